@@ -50,14 +50,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--web.listen-address",
         dest="listen",
+        metavar="HOST:PORT",
         default=f":{DEFAULT_PORT}",
         help=f"HOST:PORT to listen on; ':PORT' for all interfaces (default :{DEFAULT_PORT})",
     )
-    p.add_argument("--web.telemetry-path", dest="telemetry_path", default="/metrics")
-    p.add_argument("--web.config.file", dest="web_config", default="", help="exporter-toolkit web config")
+    p.add_argument(
+        "--web.telemetry-path",
+        dest="telemetry_path",
+        metavar="PATH",
+        default="/metrics",
+        help="where metrics are served (default /metrics)",
+    )
+    p.add_argument(
+        "--web.config.file",
+        dest="web_config",
+        metavar="FILE",
+        default="",
+        help="exporter-toolkit web config: TLS and basic auth",
+    )
     p.add_argument(
         "--web.max-requests",
         dest="max_requests",
+        metavar="N",
         type=int,
         default=40,
         help="concurrent scrapes before answering 503 (0 = no limit)",
@@ -68,12 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave out process_*, python_* and promhttp_* metrics",
     )
-    p.add_argument("--path.procfs", dest="procfs", default="/proc")
-    p.add_argument("--path.sysfs", dest="sysfs", default="/sys")
-    p.add_argument("--path.rootfs", dest="rootfs", default="/")
+    p.add_argument("--path.procfs", dest="procfs", metavar="DIR", default="/proc", help="procfs mount point")
+    p.add_argument("--path.sysfs", dest="sysfs", metavar="DIR", default="/sys", help="sysfs mount point")
+    p.add_argument("--path.rootfs", dest="rootfs", metavar="DIR", default="/", help="rootfs mount point")
     p.add_argument(
         "--scrape.timeout",
         dest="scrape_timeout",
+        metavar="SECONDS",
         type=float,
         default=5.0,
         help="longest wait for collectors in one scrape, seconds",
@@ -81,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scrape.timeout-offset",
         dest="timeout_offset",
+        metavar="SECONDS",
         type=float,
         default=0.5,
         help="subtracted from Prometheus's X-Prometheus-Scrape-Timeout-Seconds",
@@ -113,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
         )
         for flag in spec.flags:
             kwargs: dict[str, Any] = {"dest": f"flag:{flag.name}", "help": flag.help}
+            if not isinstance(flag.default, bool):
+                kwargs["metavar"] = flag.metavar
             if flag.repeatable:
                 kwargs.update(action="append", default=None)
             elif isinstance(flag.default, bool):

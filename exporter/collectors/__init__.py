@@ -21,7 +21,16 @@ from exporter.collectors._registry import (
     CollectorSpec,
     Flag,
     Settings,
+    markdown_table,
     register_collector,
 )
 
-__all__ = ["COLLECTORS", "Collector", "CollectorSpec", "Flag", "Settings", "register_collector"]
+__all__ = [
+    "COLLECTORS",
+    "Collector",
+    "CollectorSpec",
+    "Flag",
+    "Settings",
+    "markdown_table",
+    "register_collector",
+]

@@ -7,7 +7,7 @@ with ``{{.Comm}}``, ``{{.ExeBase}}``, ``{{.ExeFull}}`` and ``{{.Matches.NAME}}``
 Every error is one line naming the file (or flag), the entry and field, and what was expected.
 
 Example:
-    >>> parse_group("api=uvicorn (?P<app>\\w+)").match("uvicorn", ["uvicorn", "y2s:app"])
+    >>> parse_group(r"api=uvicorn (?P<app>\\w+)").match("uvicorn", ["uvicorn", "y2s:app"])
     'api'
 """
 

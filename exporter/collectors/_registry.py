@@ -10,7 +10,16 @@ from typing import Any, Protocol, TypeVar
 
 from exporter._families import Collector
 
-__all__ = ["COLLECTORS", "Collector", "CollectorSpec", "Flag", "Settings", "read_text", "register_collector"]
+__all__ = [
+    "COLLECTORS",
+    "Collector",
+    "CollectorSpec",
+    "Flag",
+    "Settings",
+    "markdown_table",
+    "read_text",
+    "register_collector",
+]
 from exporter.paths import Paths
 
 
@@ -23,12 +32,14 @@ class Flag:
         default: value when the flag is absent; its type is the flag's type (str, float, int, bool).
         help: one line for ``--help`` and the README.
         repeatable: the flag may be given several times and yields a list.
+        metavar: how ``--help`` names the value.
     """
 
     name: str
     default: Any
     help: str
     repeatable: bool = False
+    metavar: str = "REGEX"
 
 
 @dataclass(frozen=True)
@@ -121,3 +132,17 @@ def read_text(path: str) -> str:
         return b"".join(chunks).decode("utf-8", "replace")
     finally:
         os.close(fd)
+
+
+def markdown_table() -> str:
+    """The README's collector table: name, default state, what it exports, its flags.
+
+    ``python -m exporter.collectors`` prints it; ``scripts/generate`` writes it into the README and a
+    test fails when the README's copy is stale, so the table never lists collectors by hand.
+    """
+    rows = ["| collector | default | exports | options |", "|---|---|---|---|"]
+    for spec in sorted(COLLECTORS.values(), key=lambda s: s.name):
+        options = "<br>".join(f"`--collector.{f.name}`: {f.help}" for f in spec.flags) or "—"
+        state = "enabled" if spec.default_enabled else "disabled"
+        rows.append(f"| `{spec.name}` | {state} | {spec.help} | {options} |")
+    return "\n".join(rows) + "\n"

@@ -55,7 +55,8 @@ class CpuCollector:
 
     Example:
         >>> c = CpuCollector(source=lambda: "cpu0 100 0 50 900 0 0 0 0 0 0\\n")
-        >>> [s for s in next(iter(c.collect())).samples if s[0] == ("0", "user")]
+        >>> seconds = {f.name: f for f in c.collect()}["node_cpu_seconds_total"]
+        >>> [s for s in seconds.samples if s[0] == ("0", "user")]
         [(('0', 'user'), 1.0)]
     """
 

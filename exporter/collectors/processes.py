@@ -68,8 +68,19 @@ class _Group:
     "processes",
     help="Named process groups (process-exporter's namedprocess_namegroup_* metrics).",
     flags=[
-        Flag("processes.config", default="", help="process-exporter YAML file with process_names."),
-        Flag("processes.group", default=[], repeatable=True, help="Quick group NAME=REGEX on the cmdline."),
+        Flag(
+            "processes.config",
+            default="",
+            help="process-exporter YAML file with process_names.",
+            metavar="FILE",
+        ),
+        Flag(
+            "processes.group",
+            default=[],
+            repeatable=True,
+            help="Quick group NAME=REGEX on the cmdline.",
+            metavar="NAME=REGEX",
+        ),
         Flag("processes.children", default=True, help="Count children of a matched process in its group."),
     ],
 )

@@ -44,8 +44,8 @@ class TimeCollector:
 
     Example:
         >>> c = TimeCollector(clock=lambda: 1.5, zone=lambda: ("UTC", 0), clocksources=lambda: [])
-        >>> [(f.name, f.samples) for f in c.collect()][0]
-        ('node_time_seconds', [((), 1.5)])
+        >>> {f.name: f.samples for f in c.collect()}["node_time_seconds"]
+        [((), 1.5)]
     """
 
     def __init__(
