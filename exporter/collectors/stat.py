@@ -100,7 +100,7 @@ class StatCollector:
                 fam.samples.append(((), values[key][0]))
                 yield fam
         if self._softirq and "softirq" in values:
-            fam = Family("node_softirqs_total", "counter", "Number of softirq calls by vector.", ("vector",))
+            fam = Family("node_softirqs_total", "counter", "Number of softirq calls.", ("vector",))
             for vector, count in zip(SOFTIRQ_VECTORS, values["softirq"][1:], strict=False):
                 fam.add((vector,), count)
             yield fam
