@@ -191,6 +191,21 @@ def self_metrics(no_self_metrics: bool) -> Callable[[], list[Family]] | None:
     return read
 
 
+def check_regex_flags(flags: dict[str, Any]) -> None:
+    """Compile every regex-valued collector flag, so that a bad one is reported under its own name."""
+    for spec in COLLECTORS.values():
+        for flag in spec.flags:
+            value = flags.get(flag.name)
+            if flag.metavar != "REGEX" or not isinstance(value, str) or not value:
+                continue
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise UsageError(
+                    f"--collector.{flag.name} {value!r}: invalid regular expression: {exc}"
+                ) from None
+
+
 def build_app(ns: argparse.Namespace) -> tuple[ExporterApp, tuple[str, int]]:
     """Validate everything and build the app; raises UsageError with one line on bad input."""
     address = parse_listen(ns.listen)
@@ -217,13 +232,12 @@ def build_app(ns: argparse.Namespace) -> tuple[ExporterApp, tuple[str, int]]:
         for key, value in vars(ns).items()
         if key.startswith("flag:") and value is not None
     }
+    check_regex_flags(flags)
     settings = Settings(paths=Paths(ns.procfs, ns.sysfs, ns.rootfs), flags=flags)
     collectors = {}
     for name in enabled_collectors(ns):
         try:
             collectors[name] = COLLECTORS[name].factory(settings)
-        except re.error as exc:
-            raise UsageError(f"collector {name}: invalid regular expression {exc.pattern!r}: {exc}") from None
         except (ValueError, OSError) as exc:
             raise UsageError(f"collector {name}: {exc}") from None
     app = ExporterApp(

@@ -16,6 +16,7 @@ import logging
 import socket
 import socketserver
 import ssl
+import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Mapping
@@ -196,7 +197,15 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch(head=False)
 
     def _refuse(self, code: int) -> None:
-        self._send_json(code, {"error": f"method {self.command} not allowed"}, head=False, allow="GET, HEAD")
+        # The request's body is not read, so the connection cannot carry another request.
+        self.close_connection = True
+        self._send_json(
+            code,
+            {"error": f"method {self.command} not allowed"},
+            head=False,
+            allow="GET, HEAD",
+            close=True,
+        )
 
     def do_POST(self) -> None:
         self._refuse(405)
@@ -281,10 +290,13 @@ class Handler(BaseHTTPRequestHandler):
         head: bool,
         authenticate: bool = False,
         allow: str | None = None,
+        close: bool = False,
     ) -> None:
         extra = {"WWW-Authenticate": 'Basic realm="exporter"'} if authenticate else {}
         if allow:
             extra["Allow"] = allow
+        if close:
+            extra["Connection"] = "close"
         body = (json.dumps(payload) + "\n").encode()
         self._send(code, "application/json", body, head=head, extra=extra)
 
@@ -332,6 +344,14 @@ class ExporterServer(ThreadingHTTPServer):
         context = app.web_config.ssl_context() if app.web_config else None
         if context is not None:
             self.socket = context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log instead of socketserver's traceback on stderr; a client that went away is not an error."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError | ssl.SSLError):
+            log.debug("connection from %s ended: %s", client_address, exc)
+        else:
+            log.error("error serving %s", client_address, exc_info=exc)
 
     def server_bind(self) -> None:
         # Skip HTTPServer.server_bind's reverse DNS lookup of the bound name.

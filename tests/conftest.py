@@ -5,10 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import ssl
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,3 +57,73 @@ def http_get(
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers), err.read()
+
+
+# --- processes and URLs (appended: shared by the CLI and integration tests) ---------------------------
+
+
+class Process:
+    """A real program, its stdout and stderr going to one log file; stop it (`stop`) in a teardown."""
+
+    def __init__(self, args: Sequence[str], log: Path, **kwargs: Any) -> None:
+        self.args = list(args)
+        self.log = log
+        with open(log, "wb") as out:
+            self.popen = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT, **kwargs)
+
+    def output(self) -> str:
+        """Everything the program printed so far."""
+        return self.log.read_text(errors="replace")
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL; the exit status."""
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout)
+        return self.popen.returncode
+
+
+def exporter_command(*flags: str) -> list[str]:
+    """The real exporter command, ``python -m exporter FLAGS``, with this interpreter."""
+    return [sys.executable, "-m", "exporter", *flags]
+
+
+def wait_for_url(
+    url: str,
+    process: Process | None = None,
+    timeout: float = 20.0,
+    context: ssl.SSLContext | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Wait until ``url`` answers 200; fail at once (with its output) if ``process`` exits meanwhile."""
+
+    def ready() -> bool:
+        if process is not None and process.popen.poll() is not None:
+            pytest.fail(f"{process.args[0]} exited with {process.popen.returncode}:\n{process.output()}")
+        req = urllib.request.Request(url, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=2, context=context) as resp:
+                return bool(resp.status == 200)
+        except urllib.error.HTTPError:
+            return False
+
+    wait_for(ready, timeout=timeout, what=url)
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Callable[..., Process]]:
+    """Start real programs (``processes(args, **popen_kwargs)``); all are stopped at teardown."""
+    started: list[Process] = []
+
+    def start(args: Sequence[str], **kwargs: Any) -> Process:
+        proc = Process(args, tmp_path / f"process-{len(started)}.log", **kwargs)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in reversed(started):
+        proc.stop()

@@ -6,8 +6,6 @@ Both run with the same collectors and with the two defaults Debian's package pat
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,7 +13,7 @@ import pytest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import binary, free_port, http_get, wait_for
+from tests.conftest import Process, binary, exporter_command, free_port, http_get, wait_for_url
 
 pytestmark = pytest.mark.integration
 
@@ -48,31 +46,21 @@ def _scrape(port: int) -> dict[str, Metric]:
 
 
 @pytest.fixture(scope="module")
-def outputs() -> Iterator[Outputs]:
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outputs]:
+    logs = tmp_path_factory.mktemp("compat")
     ne_port, our_port = free_port(), free_port()
-    procs = [
-        subprocess.Popen(
-            [binary("prometheus-node-exporter"), *FLAGS, f"--web.listen-address=127.0.0.1:{ne_port}"],
-            stderr=subprocess.DEVNULL,
-        ),
-        subprocess.Popen(
-            [sys.executable, "-m", "exporter", *FLAGS, f"--web.listen-address=127.0.0.1:{our_port}"],
-            stderr=subprocess.DEVNULL,
-        ),
-    ]
+    node_exporter = Process(
+        [binary("prometheus-node-exporter"), *FLAGS, f"--web.listen-address=127.0.0.1:{ne_port}"],
+        logs / "node_exporter.log",
+    )
+    ours = Process(exporter_command(*FLAGS, f"--web.listen-address=127.0.0.1:{our_port}"), logs / "ours.log")
     try:
-        for port in (ne_port, our_port):
-            wait_for(lambda p=port: http_get(f"http://127.0.0.1:{p}/metrics")[0] == 200, what=f":{port}")
+        wait_for_url(f"http://127.0.0.1:{ne_port}/metrics", node_exporter)
+        wait_for_url(f"http://127.0.0.1:{our_port}/metrics", ours)
         yield Outputs(_scrape(ne_port), _scrape(our_port))
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+        node_exporter.stop()
+        ours.stop()
 
 
 def _series(metric: Metric) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
