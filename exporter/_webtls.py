@@ -189,8 +189,8 @@ def build_context(tls: TLSConfig) -> ssl.SSLContext:
     """A server-side context with the certificate, key and client CA loaded; raises TLSSetupError.
 
     Example:
-        >>> ctx = build_context(TLSConfig(cert_file="tls.crt", key_file="tls.key"))  # doctest: +SKIP
-        >>> server.socket = ctx.wrap_socket(server.socket, server_side=True)  # doctest: +SKIP
+        ctx = build_context(TLSConfig(cert_file="tls.crt", key_file="tls.key"))
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     """
     check_settings(tls)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
