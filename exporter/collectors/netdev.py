@@ -10,10 +10,17 @@ node_exporter 1.5 (its default netlink path and its ``--no-collector.netdev.netl
 ``<procfs>/net/dev``, both see the exporter's own namespace). Run the exporter in the host's network
 namespace (``network_mode: host``) to see the host's interfaces. ``<procfs>/1/net/dev`` would read
 PID 1's namespace instead; node_exporter does not do that, so neither do we.
+
+``node_network_receive_nohandler_total`` (packets dropped for want of a protocol handler) is not a
+column of ``/proc/net/dev``; node_exporter 1.5 reads it over netlink, this collector from
+``<sysfs>/class/net/<device>/statistics/rx_nohandler`` (kernel 4.6+), for the devices
+``/proc/net/dev`` lists. sysfs shows the network namespace of whoever mounted it, which is the
+exporter's own in every set-up above; where it is not, a device missing there is simply left out.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 from exporter._families import Family
@@ -40,7 +47,6 @@ FIELDS = (
     "transmit_compressed",
 )
 # Families are yielded sorted by name, as node_exporter's registry writes them.
-_ORDER = sorted(range(len(FIELDS)), key=lambda i: FIELDS[i])
 _DEVICE = ("device",)
 
 
@@ -86,21 +92,32 @@ class NetdevCollector:
 
     Args:
         source: returns the text of ``/proc/net/dev``.
+        nohandler: returns a device's ``rx_nohandler`` count, or ``None`` when the kernel has none.
         device_exclude: regexp of interfaces to skip (empty: none).
         device_include: regexp of interfaces to keep (empty: all); not together with an exclude.
     """
 
     def __init__(
-        self, *, source: Callable[[], str], device_exclude: str = "", device_include: str = ""
+        self,
+        *,
+        source: Callable[[], str],
+        nohandler: Callable[[str], int | None] = lambda device: None,
+        device_exclude: str = "",
+        device_include: str = "",
     ) -> None:
         self._source = source
+        self._nohandler = nohandler
         self._keep = device_filter(device_exclude, device_include, "")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NetdevCollector:
         path = settings.paths.proc("net", "dev")  # the reader's own namespace: see the module docstring
+        class_net = settings.paths.sys("class", "net")
         return cls(
             source=lambda: read_text(path),
+            nohandler=lambda device: read_counter(
+                os.path.join(class_net, device, "statistics", "rx_nohandler")
+            ),
             device_exclude=settings.flag("netdev.device-exclude"),
             device_include=settings.flag("netdev.device-include"),
         )
@@ -110,12 +127,27 @@ class NetdevCollector:
             Family(f"node_network_{field}_total", "counter", f"Network device statistic {field}.", _DEVICE)
             for field in FIELDS
         ]
-        keep = self._keep
+        nohandler = Family(
+            "node_network_receive_nohandler_total",
+            "counter",
+            "Network device statistic receive_nohandler.",
+            _DEVICE,
+        )
+        keep, read_nohandler = self._keep, self._nohandler
         for device, values in sorted(parse_netdev(self._source()).items()):
             if not keep(device):
                 continue
             labels = (device,)
             for fam, value in zip(families, values, strict=True):
                 fam.add(labels, value)
-        for i in _ORDER:
-            yield families[i]
+            if (dropped := read_nohandler(device)) is not None:
+                nohandler.add(labels, dropped)
+        yield from sorted((*families, nohandler), key=lambda f: f.name)
+
+
+def read_counter(path: str) -> int | None:
+    """An integer sysfs attribute, or ``None`` when the file is missing or unreadable."""
+    try:
+        return int(read_text(path))
+    except (OSError, ValueError):
+        return None

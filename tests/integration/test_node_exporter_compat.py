@@ -25,10 +25,7 @@ DEBIAN_DEFAULTS = (
 )
 FLAGS = ("--collector.disable-defaults", *(f"--collector.{c}" for c in COLLECTORS), *DEBIAN_DEFAULTS)
 # Families only one side has, and why.
-ONLY_NODE_EXPORTER = {
-    "node_exporter_build_info",  # ours is y2s_exporter_build_info
-    "node_network_receive_nohandler",  # netlink only; /proc/net/dev has no such column
-}
+ONLY_NODE_EXPORTER = {"node_exporter_build_info"}  # ours is y2s_exporter_build_info
 ONLY_OURS = {"node_scrape_collector_timeouts", "y2s_exporter_build_info"}
 SELF = ("go_", "process_", "promhttp_", "python_")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -16,7 +17,7 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "host"
 NETDEV = (FIXTURES / "proc" / "net" / "dev").read_text()
 
 
-def collect(text: str = NETDEV, **kwargs: str) -> dict[str, Family]:
+def collect(text: str = NETDEV, **kwargs: Any) -> dict[str, Family]:
     return {fam.name: fam for fam in NetdevCollector(source=lambda: text, **kwargs).collect()}
 
 
@@ -45,10 +46,11 @@ def test_parse_rejects_short_lines() -> None:
         parse_netdev("h1\nh2\n  eth0: 1 2 3\n")
 
 
-def test_sixteen_families_with_node_exporter_names() -> None:
+def test_sixteen_families_and_nohandler_with_node_exporter_names_in_name_order() -> None:
     fams = collect()
-    assert sorted(fams) == sorted(f"node_network_{f}_total" for f in FIELDS)
-    assert len(fams) == 16
+    names = [f"node_network_{f}_total" for f in (*FIELDS, "receive_nohandler")]
+    assert list(fams) == sorted(names)
+    assert len(fams) == 17
     assert {f.kind for f in fams.values()} == {"counter"}
     assert fams["node_network_transmit_colls_total"].help == "Network device statistic transmit_colls."
 
@@ -99,3 +101,15 @@ def test_real_machine() -> None:
     fams = {f.name: f for f in NetdevCollector.from_settings(Settings()).collect()}
     assert set(devices(fams)) == set(psutil.net_io_counters(pernic=True))
     assert all(v >= 0 for fam in fams.values() for _, v in fam.samples)
+
+
+def test_nohandler_comes_from_the_injected_reader_for_kept_devices_only() -> None:
+    fams = collect(nohandler={"wg0": 4, "lo": 9}.get, device_exclude="^lo$")
+    assert fams["node_network_receive_nohandler_total"].samples == [(("wg0",), 4)]
+
+
+def test_nohandler_is_read_from_sysfs_statistics() -> None:
+    paths = Paths(procfs=str(FIXTURES / "proc"), sysfs=str(FIXTURES / "sys"))
+    collector = NetdevCollector.from_settings(Settings(paths=paths))
+    fams = {fam.name: fam for fam in collector.collect()}
+    assert dict(fams["node_network_receive_nohandler_total"].samples) == {("enp0s31f6",): 17, ("wg0",): 0}
