@@ -57,15 +57,13 @@ def format_value(value: float) -> str:
     """Format a sample value the way Prometheus parses it (``+Inf``, ``-Inf``, ``NaN``)."""
     if type(value) is int:
         return str(value)
+    if value.is_integer():  # False for NaN and the infinities
+        return str(int(value)) if -1e15 < value < 1e15 else repr(value)
+    if math.isfinite(value):
+        return repr(value)
     if math.isnan(value):
         return "NaN"
-    if value == math.inf:
-        return "+Inf"
-    if value == -math.inf:
-        return "-Inf"
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
+    return "+Inf" if value > 0 else "-Inf"
 
 
 class Family:
@@ -151,6 +149,25 @@ def _escape_help(text: str, openmetrics: bool) -> str:
     return text.replace('"', '\\"') if openmetrics else text
 
 
+_header_cache: dict[tuple[str, str, str, bool], str] = {}
+
+
+def _header(fam: Family, openmetrics: bool) -> str:
+    """The ``# HELP``/``# TYPE`` lines of a family, cached: they are the same on every scrape."""
+    key = (fam.name, fam.kind, fam.help, openmetrics)
+    header = _header_cache.get(key)
+    if header is None:
+        if openmetrics:
+            name, kind = fam.base_name, fam.kind
+        else:
+            name, kind = fam.name, "gauge" if fam.kind == "info" else fam.kind
+        header = f"# HELP {name} {_escape_help(fam.help, openmetrics)}\n# TYPE {name} {kind}\n"
+        if len(_header_cache) >= _LABEL_CACHE_MAX:
+            _header_cache.clear()
+        _header_cache[key] = header
+    return header
+
+
 def render_text(families: Iterable[Family]) -> str:
     """Render families in the Prometheus text format 0.0.4."""
     out: list[str] = []
@@ -158,9 +175,8 @@ def render_text(families: Iterable[Family]) -> str:
     for fam in families:
         if not fam.samples:
             continue
+        append(_header(fam, False))
         name = fam.name
-        kind = "gauge" if fam.kind == "info" else fam.kind
-        append(f"# HELP {name} {_escape_help(fam.help, False)}\n# TYPE {name} {kind}\n")
         names = fam.labelnames
         for values, value in fam.samples:
             append(f"{name}{label_block(names, values)} {format_value(value)}\n")
@@ -174,8 +190,7 @@ def render_openmetrics(families: Iterable[Family]) -> str:
     for fam in families:
         if not fam.samples:
             continue
-        base = fam.base_name
-        append(f"# HELP {base} {_escape_help(fam.help, True)}\n# TYPE {base} {fam.kind}\n")
+        append(_header(fam, True))
         name = fam.name
         names = fam.labelnames
         for values, value in fam.samples:
