@@ -17,6 +17,12 @@ from typing import Any
 
 import pytest
 
+# Prometheus 2.42's Accept header for scrapes, byte for byte.
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+
 
 def binary(name: str) -> str:
     """Path of a real binary; skipped locally when missing, a failure under CI=true."""

@@ -10,34 +10,7 @@ import pytest
 
 from exporter._families import Family
 from exporter.scrape import Scraper
-
-
-class Ok:
-    def __init__(self, name: str = "node_ok") -> None:
-        self.name = name
-        self.calls = 0
-
-    def collect(self) -> Iterator[Family]:
-        self.calls += 1
-        fam = Family(self.name, "gauge", "ok")
-        fam.add((), 1)
-        yield fam
-
-
-class Broken:
-    def collect(self) -> Iterator[Family]:
-        raise RuntimeError("boom")
-
-
-class Hanging:
-    def __init__(self) -> None:
-        self.release = threading.Event()
-        self.started = 0
-
-    def collect(self) -> Iterator[Family]:
-        self.started += 1
-        self.release.wait(30)
-        yield Family("node_late", "gauge", "late")
+from tests.exporter.fakes import Broken, Const, Hanging
 
 
 def _value(families: list[Family], name: str, label: str) -> float:
@@ -53,7 +26,7 @@ def hanging() -> Iterator[Hanging]:
 
 
 def test_raising_collector_reports_failure_and_others_still_answer() -> None:
-    scraper = Scraper({"ok": Ok(), "broken": Broken()}, timeout=2)
+    scraper = Scraper({"ok": Const(), "broken": Broken()}, timeout=2)
     out = scraper.scrape()
     assert next(f.name for f in out) == "node_ok"
     assert _value(out, "node_scrape_collector_success", "broken") == 0
@@ -62,7 +35,7 @@ def test_raising_collector_reports_failure_and_others_still_answer() -> None:
 
 
 def test_hanging_collector_times_out_within_the_deadline(hanging: Hanging) -> None:
-    scraper = Scraper({"ok": Ok(), "hang": hanging}, timeout=0.3)
+    scraper = Scraper({"ok": Const(), "hang": hanging}, timeout=0.3)
     start = time.perf_counter()
     out = scraper.scrape()
     assert time.perf_counter() - start < 0.6
@@ -87,7 +60,7 @@ def test_stuck_collector_is_not_started_again_until_it_returns(hanging: Hanging)
 
 
 def test_subset_runs_only_the_named_collectors() -> None:
-    a, b = Ok("node_a"), Ok("node_b")
+    a, b = Const("node_a"), Const("node_b")
     scraper = Scraper({"a": a, "b": b}, timeout=1)
     out = scraper.scrape(["b"])
     assert (a.calls, b.calls) == (0, 1)
@@ -100,7 +73,7 @@ def test_subset_runs_only_the_named_collectors() -> None:
 def test_concurrent_scrapes_share_one_collection() -> None:
     gate = threading.Event()
 
-    class Slow(Ok):
+    class Slow(Const):
         def collect(self) -> Iterator[Family]:
             gate.wait(5)
             yield from super().collect()
@@ -121,6 +94,6 @@ def test_concurrent_scrapes_share_one_collection() -> None:
 
 
 def test_unknown_names_are_reported() -> None:
-    scraper = Scraper({"ok": Ok()}, timeout=1)
+    scraper = Scraper({"ok": Const()}, timeout=1)
     assert scraper.unknown(["ok", "nope", "zz"]) == ["nope", "zz"]
     scraper.close()

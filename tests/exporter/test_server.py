@@ -22,52 +22,16 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from exporter._families import Family
 from exporter.cli import build_app, build_parser
 from exporter.scrape import Scraper
 from exporter.server import ExporterApp, ExporterServer
 from exporter.webconfig import load_web_config
-from tests.conftest import wait_for
+from tests.conftest import PROMETHEUS_ACCEPT, wait_for
 from tests.exporter.certs import PKI, make_pki
+from tests.exporter.fakes import Broken, Const, Hanging
 
-# Prometheus 2.42's Accept header for scrapes, byte for byte.
-PROMETHEUS_ACCEPT = (
-    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
-    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
-)
 PASSWORD = "s3cret"
 HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
-
-
-# --- fake collectors ------------------------------------------------------------------------------
-
-
-class Const:
-    """Yields one gauge ``name`` with value 1."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def collect(self) -> Iterator[Family]:
-        fam = Family(self.name, "gauge", f"{self.name} for tests.")
-        fam.add((), 1)
-        yield fam
-
-
-class Broken:
-    def collect(self) -> Iterator[Family]:
-        raise RuntimeError("boom")
-
-
-class Hanging:
-    """Blocks until released (at teardown), like a statvfs on a dead NFS mount."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-
-    def collect(self) -> Iterator[Family]:
-        self.release.wait(30)
-        yield Family("node_late", "gauge", "Late.")
 
 
 # --- a client that sends exactly the headers it is given ------------------------------------------

@@ -18,6 +18,7 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 
 from tests.conftest import (
+    PROMETHEUS_ACCEPT,
     Process,
     binary,
     exporter_command,
@@ -32,10 +33,6 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "prometheus", "s3cret"
-PROMETHEUS_ACCEPT = (
-    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
-    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
-)
 # node_exporter's checkmetrics.sh drops exactly these promtool complaints (CamelCase /proc field names).
 ALLOWED_LINT = re.compile(r"^node_(entropy|memory|netstat|wifi_station)_")
 JOBS = ("exporter", "exporter-tls")  # the plain one and the TLS + basic auth one
