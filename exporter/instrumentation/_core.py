@@ -22,6 +22,8 @@ the lookup, so a bug that puts user input in a label cannot blow up Prometheus.
 from __future__ import annotations
 
 import itertools
+import logging
+import math
 import threading
 from bisect import bisect_left
 from collections import deque
@@ -39,6 +41,7 @@ from prometheus_client.metrics_core import (
 DEFAULT_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0)
 OTHER = "other"
 DEFAULT_MAX_LABEL_SETS = 1000
+log = logging.getLogger(__name__)
 _PENDING_LIMIT = 4096  # fold a histogram child's pending values at this many, so memory stays bounded
 
 MultiprocessMode = Literal[
@@ -106,9 +109,13 @@ class GaugeChild:
         self._function = function
 
     def get(self) -> float:
-        """The current value."""
+        """The current value; NaN when the callback raises, so one bad callback cannot fail a scrape."""
         if self._function is not None:
-            return float(self._function())
+            try:
+                return float(self._function())
+            except Exception:
+                log.exception("gauge callback %r failed", self._function)
+                return math.nan
         return self._value + count_value(self._up) - count_value(self._down)
 
 
@@ -131,6 +138,12 @@ class HistogramChild:
         if len(pending) > _PENDING_LIMIT:
             with self.lock:
                 self.fold()
+
+    def observe_locked(self, value: float) -> None:
+        """`observe` for a caller that already holds ``lock`` (which is not reentrant)."""
+        self._pending.append(value)
+        if len(self._pending) > _PENDING_LIMIT:
+            self.fold()
 
     def fold(self) -> None:
         """Sort the pending values into the buckets; the caller holds ``lock``."""
@@ -163,7 +176,7 @@ def _le(bound: float) -> str:
     return repr(float(bound))
 
 
-C = TypeVar("C", CounterChild, GaugeChild, HistogramChild)
+C = TypeVar("C", bound=CounterChild | GaugeChild | HistogramChild)
 
 
 class CardinalityGuard:
