@@ -7,8 +7,11 @@ import re
 import types
 from pathlib import Path
 
+import pytest
+
 import exporter
 import exporter.collectors
+import exporter.instrumentation
 from exporter.collectors import markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,13 +44,23 @@ def test_readme_collector_table_is_generated_from_the_registry() -> None:
     assert block.group(1) == markdown_table(), "stale: run ./scripts/generate"
 
 
-def test_public_surfaces_are_sorted_and_exact() -> None:
-    assert exporter.__all__ == ["__version__"]
-    names = exporter.collectors.__all__
-    assert names == sorted(names)
-    public = {
+def _public(module: types.ModuleType) -> set[str]:
+    return {
         n
-        for n, v in vars(exporter.collectors).items()
+        for n, v in vars(module).items()
         if not n.startswith("_") and not isinstance(v, types.ModuleType) and n != "annotations"
     }
-    assert public == set(names)
+
+
+@pytest.mark.parametrize("module", [exporter.collectors, exporter.instrumentation])
+def test_public_surfaces_are_exact(module: types.ModuleType) -> None:
+    # ruff's RUF022 keeps each __all__ sorted (constants, classes, functions); this keeps it exact.
+    names = module.__all__
+    assert len(names) == len(set(names))
+    assert _public(module) == set(names)
+
+
+def test_the_top_level_re_exports_the_instrumentation_library() -> None:
+    assert set(exporter.__all__) == {*exporter.instrumentation.__all__, "__version__"}
+    assert _public(exporter) == set(exporter.instrumentation.__all__)
+    assert exporter.observed is exporter.instrumentation.observed
