@@ -24,9 +24,7 @@ Exit status: 0 when the target passes, 1 when it fails.
 
 from __future__ import annotations
 
-import argparse
 import platform
-import statistics
 import sys
 import tempfile
 import threading
@@ -35,6 +33,7 @@ import timeit
 from collections.abc import Callable
 from pathlib import Path
 
+from _timing import quartiles, rotating_rounds, rounds_and_number, warmup_runs
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from exporter.instrumentation import MetricSet
@@ -88,30 +87,10 @@ def by_hand() -> Callable[[], Reply]:
     return call
 
 
-def measure(funcs: dict[str, Callable[[], object]], rounds: int, number: int) -> dict[str, list[float]]:
-    """Per-call ns of every candidate for each round, in rotating order."""
-    names = list(funcs)
-    timers = {n: timeit.Timer("f()", globals={"f": funcs[n]}) for n in names}
-    for t in timers.values():  # warm up
-        t.timeit(max(number // 10, 1))
-    per_call: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(rounds):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for n in order:
-            per_call[n].append(timers[n].timeit(number) / number * 1e9)
-    return per_call
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer, shorter rounds")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 21, quick 5)")
-    parser.add_argument(
-        "--number", type=int, default=None, help="calls per timing (default 20000, quick 2000)"
+    rounds, number = rounds_and_number(
+        argv, __doc__.splitlines()[0], rounds=(21, 5), number=(20_000, 2_000), unit="calls"
     )
-    args = parser.parse_args(argv)
-    rounds = args.rounds or (5 if args.quick else 21)
-    number = args.number or (2_000 if args.quick else 20_000)
 
     metrics = MetricSet()
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,10 +106,11 @@ def main(argv: list[str] | None = None) -> int:
             "by hand (prometheus_client)": by_hand(),
         }
         funcs.update({name: (lambda c=c: c.call("videos.list", send)) for name, c in callers.items()})
-        per_call = measure(funcs, rounds, number)
+        timers = {n: timeit.Timer("f()", globals={"f": f}) for n, f in funcs.items()}
+        per_call = rotating_rounds(timers, rounds, number)
 
     calls = metrics.get("api_client_calls_total")
-    made = rounds * number + max(number // 10, 1)  # the rounds plus the warm-up
+    made = rounds * number + warmup_runs(number)  # the rounds plus the warm-up
     counted = calls.labels("youtube", "videos.list").get() if calls is not None else -1
     print(f"python {platform.python_version()} on {platform.machine()}, {rounds} rounds x {number} calls")
     base = per_call["bare send()"]
@@ -139,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         if name == "bare send()":
             continue
         overhead = [v - b for v, b in zip(values, base, strict=True)]
-        q1, med, q3 = statistics.quantiles(overhead, n=4)
+        q1, med, q3 = quartiles(overhead)
         results[name] = med
         print(f"  {name:38s} +{med / 1000:7.2f} µs per call (p25 {q1 / 1000:.2f}, p75 {q3 / 1000:.2f})")
     measured = results["ApiCaller + limiter + memory quota"]

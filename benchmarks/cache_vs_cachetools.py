@@ -26,13 +26,13 @@ Exit status: 0 when every target passes, 1 when one fails, 2 when cachetools is 
 
 from __future__ import annotations
 
-import argparse
 import platform
-import statistics
 import sys
 import threading
 import timeit
 from collections.abc import Callable
+
+from _timing import quartiles, rotating_rounds, rounds_and_number, warmup_runs
 
 from exporter.instrumentation import MetricSet, cached
 
@@ -60,29 +60,10 @@ def candidates(metrics: MetricSet) -> dict[str, Callable[[str], str]]:
     return {PLAIN: title, OURS: ours, ANCHOR: theirs, LOCKED: locked}
 
 
-def measure(funcs: dict[str, Callable[[str], str]], rounds: int, number: int) -> dict[str, list[float]]:
-    """Per-call ns of every candidate for each round, in rotating order."""
-    names = list(funcs)
-    timers = {n: timeit.Timer("for v in ids: f(v)", globals={"f": funcs[n], "ids": IDS}) for n in names}
-    for t in timers.values():  # warm up
-        t.timeit(1)
-    per_call: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(rounds):
-        for n in names[r % len(names) :] + names[: r % len(names)]:
-            per_call[n].append(timers[n].timeit(number) / (number * len(IDS)) * 1e9)
-    return per_call
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer, shorter rounds")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 41, quick 9)")
-    parser.add_argument(
-        "--number", type=int, default=None, help="passes over the ids per timing (default 200)"
+    rounds, number = rounds_and_number(
+        argv, __doc__.splitlines()[0], rounds=(41, 9), number=(200, 20), unit="passes over the ids"
     )
-    args = parser.parse_args(argv)
-    rounds = args.rounds or (9 if args.quick else 41)
-    number = args.number or (20 if args.quick else 200)
 
     metrics = MetricSet()
     try:
@@ -90,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print("cachetools is not installed: .venv/bin/pip install cachetools", file=sys.stderr)
         return 2
-    per_call = measure(funcs, rounds, number)
+    timers = {n: timeit.Timer("for v in ids: f(v)", globals={"f": f, "ids": IDS}) for n, f in funcs.items()}
+    per_call = rotating_rounds(timers, rounds, number, calls_per_run=len(IDS))
 
     print(
         f"Python {platform.python_version()} on {platform.machine()}, {rounds} rounds x {number} x 1000 hits"
@@ -98,16 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'candidate':32} {'hit ns p25 / median / p75':>30}")
     median: dict[str, float] = {}
     for name, values in per_call.items():
-        q = statistics.quantiles(values, n=4)
-        median[name] = statistics.median(values)
-        print(f"{name:32} {f'{q[0]:.1f} / {median[name]:.1f} / {q[2]:.1f}':>30}")
+        low, median[name], high = quartiles(values)
+        print(f"{name:32} {f'{low:.1f} / {median[name]:.1f} / {high:.1f}':>30}")
     ours, theirs = median[OURS], median[ANCHOR]
     ratios = [t / o for o, t in zip(per_call[OURS], per_call[ANCHOR], strict=True)]
     print(f"ratio cachetools / ours: {theirs / ours:.2f}x (per-round ratios: min {min(ratios):.2f}x)")
 
     hits = sum(s.value for m in metrics.collect() for s in m.samples if s.labels.get("result") == "hit")
     misses = sum(s.value for m in metrics.collect() for s in m.samples if s.labels.get("result") == "miss")
-    calls = (rounds * number + 1) * len(IDS)
+    calls = (rounds * number + warmup_runs(number)) * len(IDS)
     checks = [
         (f"our hit {ours:.1f} ns <= {TARGET_NS:.0f} ns", ours <= TARGET_NS),
         (

@@ -25,7 +25,6 @@ Exit status: 0 when every target passes, 1 when one fails.
 
 from __future__ import annotations
 
-import argparse
 import platform
 import statistics
 import sys
@@ -34,6 +33,7 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
+from _timing import quartiles, rotating_rounds, rounds_and_number, warmup_runs
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from exporter.instrumentation import MetricSet, observed
@@ -80,43 +80,15 @@ def candidates(metrics: MetricSet) -> dict[str, Callable[[str], str]]:
     }
 
 
-def measure(funcs: dict[str, Callable[[str], str]], rounds: int, number: int) -> dict[str, list[float]]:
-    """Per-call ns of every candidate for each round, in rotating order."""
-    names = list(funcs)
-    timers = {n: timeit.Timer("f(v)", globals={"f": funcs[n], "v": VIDEO_ID}) for n in names}
-    for t in timers.values():  # warm up
-        t.timeit(warmup(number))
-    per_call: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(rounds):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for n in order:
-            per_call[n].append(timers[n].timeit(number) / number * 1e9)
-    return per_call
-
-
-def warmup(number: int) -> int:
-    return max(number // 10, 1)
-
-
-def quartiles(values: list[float]) -> tuple[float, float, float]:
-    q = statistics.quantiles(values, n=4)
-    return q[0], statistics.median(values), q[2]
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer, shorter rounds")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 41, quick 9)")
-    parser.add_argument(
-        "--number", type=int, default=None, help="calls per timing (default 200000, quick 20000)"
+    rounds, number = rounds_and_number(
+        argv, __doc__.splitlines()[0], rounds=(41, 9), number=(200_000, 20_000), unit="calls"
     )
-    args = parser.parse_args(argv)
-    rounds = args.rounds or (9 if args.quick else 41)
-    number = args.number or (20_000 if args.quick else 200_000)
 
     metrics = MetricSet()
     funcs = candidates(metrics)
-    per_call = measure(funcs, rounds, number)
+    timers = {n: timeit.Timer("f(v)", globals={"f": f, "v": VIDEO_ID}) for n, f in funcs.items()}
+    per_call = rotating_rounds(timers, rounds, number)
     plain = per_call["plain call"]
 
     print(f"Python {platform.python_version()} on {platform.machine()}, {rounds} rounds x {number} calls")
@@ -135,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"overhead ratios: Histogram.time() / observed {anchor / ours:.2f}x,", end=" ")
     print(f"naive / observed {naive / ours:.2f}x")
 
-    calls = rounds * number + warmup(number)
+    calls = rounds * number + warmup_runs(number)
     counted = [s.value for m in metrics.collect() for s in m.samples if s.name.endswith("_count")]
     checks = [
         (f"observed overhead {ours:.1f} ns <= {TARGET_NS:.0f} ns", ours <= TARGET_NS),
