@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -62,5 +64,11 @@ def test_public_surfaces_are_exact(module: types.ModuleType) -> None:
 
 def test_the_top_level_re_exports_the_instrumentation_library() -> None:
     assert set(exporter.__all__) == {*exporter.instrumentation.__all__, "__version__"}
-    assert _public(exporter) == set(exporter.instrumentation.__all__)
-    assert exporter.observed is exporter.instrumentation.observed
+    for name in exporter.instrumentation.__all__:
+        assert getattr(exporter, name) is getattr(exporter.instrumentation, name), name
+
+
+def test_the_host_exporter_does_not_load_the_instrumentation_library() -> None:
+    code = "import sys, exporter.cli; print('exporter.instrumentation' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "False"
