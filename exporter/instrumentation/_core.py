@@ -288,10 +288,7 @@ class Counter(BaseFamily[CounterChild]):
         return CounterChild()
 
     def collect(self) -> Iterator[Metric]:
-        fam = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        for values, child in self.children():
-            fam.add_metric(values, child.get())
-        yield fam
+        yield _values(CounterMetricFamily(self.name, self.documentation, labels=self.labelnames), self)
 
 
 class Gauge(BaseFamily[GaugeChild]):
@@ -327,10 +324,17 @@ class Gauge(BaseFamily[GaugeChild]):
         return GaugeChild()
 
     def collect(self) -> Iterator[Metric]:
-        fam = GaugeMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        for values, child in self.children():
-            fam.add_metric(values, child.get())
-        yield fam
+        yield _values(GaugeMetricFamily(self.name, self.documentation, labels=self.labelnames), self)
+
+
+_M = TypeVar("_M", CounterMetricFamily, GaugeMetricFamily)
+
+
+def _values(fam: _M, family: Counter | Gauge) -> _M:
+    """``fam`` filled with every child's current value."""
+    for values, child in family.children():
+        fam.add_metric(values, child.get())
+    return fam
 
 
 class Histogram(BaseFamily[HistogramChild]):
