@@ -296,3 +296,16 @@ class QuotaTracker:
         if charge.cost and charge.day >= self.today():
             self.ledger.update(charge.day.isoformat(), -charge.cost, None)
             self._refunded.labels(self.api, self.method_label(charge.method)).inc(charge.cost)
+
+    def exhaust(self) -> None:
+        """Count today's quota as spent because the API said so (YouTube's ``403 quotaExceeded``).
+
+        Use it when the upstream's accounting is ahead of ours (another client shares the API key):
+        every later `charge` today raises `QuotaExhausted` without sending, and
+        ``api_quota_remaining_units`` shows 0. ``api_quota_units_used_total`` is left alone: it counts
+        what this client sent.
+        """
+        day = self.today().isoformat()
+        left = self.daily_limit - self.ledger.used(day)
+        if left > 0:
+            self.ledger.update(day, left, self.daily_limit)

@@ -317,3 +317,24 @@ def test_bad_options_are_refused_in_one_line(options: dict[str, Any], message: s
     with pytest.raises(ValueError, match=message) as raised:
         QuotaTracker(metrics=MetricSet(), **options)
     assert "\n" not in str(raised.value)
+
+
+def test_exhaust_spends_the_rest_of_today_until_the_reset() -> None:
+    clock = Clock(MAR_8 + 3600)
+    quota = tracker(clock, daily_limit=200)
+    quota.charge("videos.list")
+    quota.exhaust()
+    with pytest.raises(QuotaExhausted):
+        quota.charge("videos.list")
+    assert quota.remaining() == 0
+    clock.now = MAR_9 + 1
+    assert quota.charge("videos.list").used == 1
+
+
+def test_exhaust_leaves_the_units_sent_counter_alone() -> None:
+    metrics = MetricSet()
+    quota = QuotaTracker(daily_limit=200, clock=Clock(MAR_8), metrics=metrics)
+    quota.charge("videos.list")
+    quota.exhaust()
+    assert samples(metrics)[("api_quota_units_used_total", ("youtube", "videos.list"))] == 1
+    assert samples(metrics)[("api_quota_remaining_units", ("youtube",))] == 0
