@@ -56,18 +56,16 @@ class _HTTPMetrics:
             ["method"],
             multiprocess_mode="livesum",
         )
-        self._gauges = {m: in_flight.labels(m) for m in (*METHODS, OTHER)}
+        children = {m: in_flight.labels(m) for m in (*METHODS, OTHER)}
+        self.started = {m: child.inc_one for m, child in children.items()}  # method -> in flight +1
+        self._ended = {m: child.dec_one for m, child in children.items()}
         # (method, route, status) -> the three children's update methods, so that a request costs
         # one dict lookup instead of three label lookups. Bounded: past the cap, lookups go the slow way.
         self._bound: dict[tuple[str, str, str], tuple[Callable[[], int], Observe, Observe]] = {}
 
-    def start(self, method: str) -> None:
-        """Count a request in flight."""
-        self._gauges[method].inc()
-
     def record(self, method: str, route: str, status: str, seconds: float, size: int) -> None:
         """Count one finished request (and take it out of flight)."""
-        self._gauges[method].dec()
+        self._ended[method]()
         key = (method, route, status)
         bound = self._bound.get(key)
         if bound is None:
@@ -137,7 +135,7 @@ class PrometheusMiddleware:
         path, root_path = scope["path"], scope.get("root_path", "")
         clock, http = self._clock, self._http
         status, size, trailers, done = 0, 0, False, False
-        http.start(method)
+        http.started[method]()
         start = clock()
 
         def finish() -> None:
@@ -247,7 +245,7 @@ class _Request:
     ) -> None:
         self.http, self.method, self.route, self.clock = http, method, route or UNMATCHED, clock
         self.status, self.size, self.sent, self.done = "500", 0, False, False
-        http.start(method)
+        http.started[method]()
         self.start = clock()
 
     def finish(self, failed: bool = False) -> None:
