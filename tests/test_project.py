@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import alerting
 import exporter
 import exporter.collectors
 import exporter.instrumentation
@@ -46,6 +47,12 @@ def test_readme_collector_table_is_generated_from_the_registry() -> None:
     assert block.group(1) == markdown_table(), "stale: run ./scripts/generate"
 
 
+def test_readme_alert_table_is_generated_from_the_rules() -> None:
+    block = re.search(r"<!-- alerts:start -->\n(.*?)<!-- alerts:end -->", README, re.S)
+    assert block is not None
+    assert block.group(1) == alerting.alert_table(), "stale: run ./scripts/generate"
+
+
 def _public(module: types.ModuleType) -> set[str]:
     return {
         n
@@ -54,7 +61,7 @@ def _public(module: types.ModuleType) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("module", [exporter.collectors, exporter.instrumentation])
+@pytest.mark.parametrize("module", [exporter.collectors, exporter.instrumentation, alerting])
 def test_public_surfaces_are_exact(module: types.ModuleType) -> None:
     # ruff's RUF022 keeps each __all__ sorted (constants, classes, functions); this keeps it exact.
     names = module.__all__
