@@ -141,8 +141,16 @@ def groups(t: Thresholds) -> list[Group]:
             f"Memory on {label('instance')} is {PERCENT} used (threshold {_pct(mem)}) and swap is in use.",
             "host",
         ),
-        filling("warning", t.ratio("host", "filesystem_filling_warning_free"), 24),
-        filling("critical", t.ratio("host", "filesystem_filling_critical_free"), 4),
+        filling(
+            "warning",
+            t.ratio("host", "filesystem_filling_warning_free"),
+            int(t.number("host", "filesystem_filling_warning_hours")),
+        ),
+        filling(
+            "critical",
+            t.ratio("host", "filesystem_filling_critical_free"),
+            int(t.number("host", "filesystem_filling_critical_hours")),
+        ),
         *almost_full(
             name="NodeFilesystemAlmostOutOfSpace",
             what="space",
@@ -162,7 +170,7 @@ def groups(t: Thresholds) -> list[Group]:
         Alert(
             "NodeFilesystemDeviceError",
             f"node_filesystem_device_error{{{FS}}} == 1",
-            "5m",
+            t.duration("host", "device_error_for"),
             "warning",
             "Filesystem cannot be read.",
             "The exporter cannot read filesystem {{ $labels.mountpoint }} ({{ $labels.device }}) on "

@@ -125,6 +125,8 @@ def groups(t: Thresholds) -> list[Group]:
     collapse_for = t.duration("service", "throughput_for")
     restarts = t.number("service", "worker_restarts")
     restarts_for = t.duration("service", "worker_restarts_for")
+    restarts_window = t.duration("service", "worker_restarts_window")
+    baseline = t.duration("service", "throughput_baseline")
     rate = f"job:http_requests:rate5m{{{SERVICE}}}"
     alerts = [
         Alert(
@@ -151,14 +153,14 @@ def groups(t: Thresholds) -> list[Group]:
         Alert(
             "ServiceThroughputCollapse",
             f"""
-            {rate} < {collapse:g} * ({rate} offset 30m)
+            {rate} < {collapse:g} * ({rate} offset {baseline})
             and
-            ({rate} offset 30m) > {min_rps:g}""",
+            ({rate} offset {baseline}) > {min_rps:g}""",
             collapse_for,
             "warning",
             "Service throughput has collapsed.",
             f'{label("job")} serves {{{{ $value | printf "%.1f" }}}} requests/s, less than '
-            f"{collapse * 100:g} % of its rate 30 minutes ago.",
+            f"{collapse * 100:g} % of its rate {baseline} ago.",
             "service",
             variables=("job",),
         ),
@@ -166,13 +168,13 @@ def groups(t: Thresholds) -> list[Group]:
         Alert(
             "ServiceWorkersRestarting",
             f"""
-            count by (job) (last_over_time(process_worker_start_time_seconds{{{SERVICE}}}[15m]))
+            count by (job) (last_over_time(process_worker_start_time_seconds{{{SERVICE}}}[{restarts_window}]))
             - count by (job) (process_worker_start_time_seconds{{{SERVICE}}})
             >= {restarts:g}""",
             restarts_for,
             "warning",
             "Service worker processes are restarting.",
-            "{{ $value }} worker process(es) of {{ $labels.job }} went away in the last 15 minutes.",
+            f"{{{{ $value }}}} worker process(es) of {label('job')} went away in the last {restarts_window}.",
             "service",
             variables=("job",),
         ),
