@@ -10,7 +10,7 @@ FS = f'{HOST},fstype!=""'
 
 
 def _pct(ratio: float) -> str:
-    return f"{ratio * 100:g} %"
+    return f"{ratio * 100:g}%"
 
 
 def groups(t: Thresholds) -> list[Group]:

@@ -136,7 +136,7 @@ def groups(t: Thresholds) -> list[Group]:
             "warning",
             "Service answers too many requests with server errors.",
             f"{PERCENT} of the requests to {label('job')} ended in a 5xx "
-            f"over the last 5 minutes (threshold {err * 100:g} %).",
+            f"over the last 5 minutes (threshold {err * 100:g}%).",
             "service",
             variables=("job",),
         ),
@@ -160,7 +160,7 @@ def groups(t: Thresholds) -> list[Group]:
             "warning",
             "Service throughput has collapsed.",
             f'{label("job")} serves {{{{ $value | printf "%.1f" }}}} requests/s, less than '
-            f"{collapse * 100:g} % of its rate {baseline} ago.",
+            f"{collapse * 100:g}% of its rate {baseline} ago.",
             "service",
             variables=("job",),
         ),
@@ -213,7 +213,7 @@ def internal_groups(t: Thresholds) -> list[Group]:
             "warning",
             "Cache hit ratio is low.",
             f"Only {PERCENT} of the lookups in the {label('cache')} cache of "
-            f"{label('job')} are hits (threshold {hit * 100:g} %).",
+            f"{label('job')} are hits (threshold {hit * 100:g}%).",
             "internals",
             variables=("job",),
         ),
@@ -235,7 +235,7 @@ def internal_groups(t: Thresholds) -> list[Group]:
             "warning",
             "YouTube API requests are failing.",
             f"{PERCENT} of {label('job')}'s requests to the "
-            f"{label('api')} API got a 5xx or no answer (threshold {api_err * 100:g} %).",
+            f"{label('api')} API got a 5xx or no answer (threshold {api_err * 100:g}%).",
             "internals",
             variables=("job",),
         ),
@@ -246,7 +246,7 @@ def internal_groups(t: Thresholds) -> list[Group]:
             "warning",
             "YouTube API calls need many retries.",
             f"{label('job')} retries {PERCENT} of its {label('api')} "
-            f"API calls (threshold {retry * 100:g} %).",
+            f"API calls (threshold {retry * 100:g}%).",
             "internals",
             variables=("job",),
         ),
@@ -257,7 +257,7 @@ def internal_groups(t: Thresholds) -> list[Group]:
             "warning",
             "YouTube API calls are waiting for the rate limiter.",
             f"{PERCENT} of {label('job')}'s {label('api')} API "
-            f"calls waited for a rate-limiter token (threshold {throttled * 100:g} %).",
+            f"calls waited for a rate-limiter token (threshold {throttled * 100:g}%).",
             "internals",
             variables=("job",),
         ),

@@ -83,7 +83,7 @@ def groups(slos: SLOFile) -> list[Group]:
                     if row.severity == "warning"
                     else "info",
                     f"The {slo.name} SLO's error budget is burning too fast.",
-                    f"{label('job')} has burnt its {slo.name} error budget ({slo.objective * 100:g} %: "
+                    f"{label('job')} has burnt its {slo.name} error budget ({slo.objective * 100:g}%: "
                     f"{slo.description.rstrip('.').lower()}) at {row.factor:g}x or more over the last "
                     f"{row.long} and {row.short}: {PERCENT} of the events are bad.",
                     "slos",
