@@ -245,8 +245,7 @@ def internal_groups(t: Thresholds) -> list[Group]:
             retry_for,
             "warning",
             "YouTube API calls need many retries.",
-            f"{label('job')} retries {PERCENT} of its {label('api')} "
-            f"API calls (threshold {retry * 100:g}%).",
+            f"{label('job')} retries {PERCENT} of its {label('api')} API calls (threshold {retry * 100:g}%).",
             "internals",
             variables=("job",),
         ),
