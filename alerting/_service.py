@@ -118,6 +118,7 @@ def groups(t: Thresholds) -> list[Group]:
     """`service.rules.yml`: RED recording rules for every job; alerts for the service."""
     err = t.ratio("service", "error_ratio")
     err_for = t.duration("service", "error_ratio_for")
+    err_window = t.duration("service", "error_ratio_window")
     p95 = t.number("service", "latency_p95_seconds")
     p95_for = t.duration("service", "latency_for")
     collapse = t.ratio("service", "throughput_collapse_ratio")
@@ -129,14 +130,18 @@ def groups(t: Thresholds) -> list[Group]:
     baseline = t.duration("service", "throughput_baseline")
     rate = f"job:http_requests:rate5m{{{SERVICE}}}"
     alerts = [
+        # Raw rates, not the 5m recording rule: the short window resolves soon after a fault ends.
         Alert(
             "ServiceHighErrorRatio",
-            f"job:http_request_errors:ratio_rate5m{{{SERVICE}}} > {err:g}",
+            f"""
+            sum by (job) (rate(http_requests_total{{{SERVICE},status=~"5.."}}[{err_window}]))
+            / sum by (job) (rate(http_requests_total{{{SERVICE}}}[{err_window}]))
+            > {err:g}""",
             err_for,
             "warning",
             "Service answers too many requests with server errors.",
             f"{PERCENT} of the requests to {label('job')} ended in a 5xx "
-            f"over the last 5 minutes (threshold {err * 100:g}%).",
+            f"over the last {err_window} (threshold {err * 100:g}%).",
             "service",
             variables=("job",),
         ),
