@@ -6,7 +6,16 @@ in this package by ``python -m alerting`` (``--check`` fails when a committed fi
 Dashboards and load-test gates import the thresholds and SLOs from here, so they stay in step.
 """
 
-from ._config import SLO, AlertingConfigError, BurnRate, SLOFile, Thresholds, load_slos, load_thresholds
+from ._config import (
+    SLO,
+    AlertingConfigError,
+    BurnRate,
+    SLOFile,
+    Thresholds,
+    duration_seconds,
+    load_slos,
+    load_thresholds,
+)
 from ._generate import alert_table, generated_files, rule_groups
 from ._model import DASHBOARDS, Alert, Group, Record, runbook_anchor
 from ._targets import JOBS, Job, stage_alertmanager, stage_prometheus
@@ -24,6 +33,7 @@ __all__ = [
     "SLOFile",
     "Thresholds",
     "alert_table",
+    "duration_seconds",
     "generated_files",
     "load_slos",
     "load_thresholds",

@@ -186,7 +186,7 @@ def groups(t: Thresholds) -> list[Group]:
     ]
     return [
         Group("service.recording", _http_records()),
-        Group("service.alerts", alerts),
+        Group("service.alerts", alerts, interval=t.duration("service", "alerts_interval")),
     ]
 
 
