@@ -133,3 +133,13 @@ def processes(tmp_path: Path) -> Iterator[Callable[..., Process]]:
     yield start
     for proc in reversed(started):
         proc.stop()
+
+
+def locust_env(**extra: str) -> dict[str, str]:
+    """The environment for a real Locust subprocess: gevent's monkey patching on (the root conftest
+    turns it off for this process), the repository importable."""
+    env = {k: v for k, v in os.environ.items() if k != "LOCUST_SKIP_MONKEY_PATCH"}
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env.update(extra)
+    return env
