@@ -4,8 +4,9 @@ Run with a shape: ``locust -f tests/loadtests/locustfiles/shapes_user.py,loadtes
 The plugin (imported for its listeners) adds the gates, windows and summary.json.
 """
 
-import loadtests.plugin  # noqa: F401  (registers the gates, windows and results)
 from locust import FastHttpUser, constant, task
+
+import loadtests.plugin  # noqa: F401  (registers the gates, windows and results)
 
 
 class ShapesUser(FastHttpUser):
