@@ -19,7 +19,8 @@ import pytest
 from exporter.webconfig import BasicAuth, WebConfigError, load_web_config
 from tests.exporter.certs import PKI, make_pki, write_key
 
-HASH_S3CRET = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(4)).decode()
+# A fixed salt: the hash is in test ids, which must be the same in every pytest-xdist worker.
+HASH_S3CRET = bcrypt.hashpw(b"s3cret", b"$2b$04$y2stestsaltnotrandom1u").decode()
 HASH_2Y = "$2y$" + HASH_S3CRET[4:]
 
 
