@@ -39,7 +39,7 @@ Observe = Callable[[float], None]
 class _HTTPMetrics:
     """The four families; `record` counts one finished request."""
 
-    def __init__(self, metrics: MetricSet) -> None:
+    def __init__(self, metrics: MetricSet, prime: Iterable[tuple[str, str, str]] = ()) -> None:
         route = ["method", "route"]
         self.requests = metrics.counter(
             "http_requests_total", "HTTP requests answered.", ["method", "route", "status"], guarded=["route"]
@@ -62,6 +62,10 @@ class _HTTPMetrics:
         # (method, route, status) -> the three children's update methods, so that a request costs
         # one dict lookup instead of three label lookups. Bounded: past the cap, lookups go the slow way.
         self._bound: dict[tuple[str, str, str], tuple[Callable[[], int], Observe, Observe]] = {}
+        # Label sets that exist at 0 before their first request ("avoid missing metrics"): a counter
+        # that first appears already at 1 shows no increase to rate() until its second scrape.
+        for method, route_name, status in prime:
+            self.requests.labels(method, route_name, status)
 
     def record(self, method: str, route: str, status: str, seconds: float, size: int) -> None:
         """Count one finished request (and take it out of flight)."""
@@ -104,6 +108,9 @@ class PrometheusMiddleware:
             request's own ``path`` and ``root_path``. Default: `starlette_route_of()`.
         exclude_paths: paths not measured at all, such as the metrics endpoint itself.
         clock: seconds, for durations (tests inject a fake).
+        prime: ``(method, route, status)`` label sets of ``http_requests_total`` to create at 0 up
+            front, typically the 5xx an error-ratio alert watches: a series born at 1 shows no
+            increase to ``rate()`` until its second scrape, which delays the alert by one interval.
 
     Example (Starlette; any ASGI app works the same)::
 
@@ -120,9 +127,10 @@ class PrometheusMiddleware:
         route_of: RouteOf | None = None,
         exclude_paths: Iterable[str] = ("/metrics",),
         clock: Callable[[], float] = time.perf_counter,
+        prime: Iterable[tuple[str, str, str]] = (),
     ) -> None:
         self.app = app
-        self._http = _HTTPMetrics(metrics)
+        self._http = _HTTPMetrics(metrics, prime)
         self._route_of = starlette_route_of() if route_of is None else route_of
         self._exclude = _excluded(exclude_paths)
         self._clock = clock
@@ -184,7 +192,7 @@ class PrometheusWSGIMiddleware:
         app: the WSGI application.
         route_of: ``environ -> route template or None`` (None: ``unmatched``), called before the app
             runs, as WSGI routers may consume ``PATH_INFO``; WSGI has no standard place for routes.
-        metrics, exclude_paths, clock: as for `PrometheusMiddleware`.
+        metrics, exclude_paths, clock, prime: as for `PrometheusMiddleware`.
 
     Example::
 
@@ -200,9 +208,10 @@ class PrometheusWSGIMiddleware:
         metrics: MetricSet = DEFAULT_METRICS,
         exclude_paths: Iterable[str] = ("/metrics",),
         clock: Callable[[], float] = time.perf_counter,
+        prime: Iterable[tuple[str, str, str]] = (),
     ) -> None:
         self.app = app
-        self._http = _HTTPMetrics(metrics)
+        self._http = _HTTPMetrics(metrics, prime)
         self._route_of = route_of
         self._exclude = _excluded(exclude_paths)
         self._clock = clock

@@ -23,8 +23,8 @@ from alerting import stage_alertmanager
 from tests.alerting.helpers import Webhook, alertmanager_command
 from tests.conftest import Process, binary, free_port, wait_for, wait_for_url
 
-# The delivery tests bind the webhook receiver's fixed 127.0.0.1:9095: one xdist worker runs all such tests.
-pytestmark = pytest.mark.xdist_group("fixed-ports")
+# The delivery tests bind the webhook receiver's fixed 127.0.0.1:9095: scripts/test runs all such tests in one process.
+pytestmark = pytest.mark.fixed_ports
 
 REPO = Path(__file__).resolve().parents[2]
 AM_DIR = REPO / "alerting" / "alertmanager"

@@ -23,8 +23,8 @@ from tests.alerting.helpers import Webhook, alertmanager_command
 from tests.conftest import Process, binary, exporter_command, free_port, http_get, wait_for, wait_for_url
 from tests.youtube2sheets.conftest import BIG, SMALL, running_stack
 
-# Fixed ports (the webhook receiver's 9095, the stack's): one xdist worker runs all such tests in turn.
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("fixed-ports")]
+# Fixed ports (the webhook receiver's 9095, the stack's): scripts/test runs all such tests in one process.
+pytestmark = [pytest.mark.integration, pytest.mark.fixed_ports]
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((REPO / "alerting" / "prometheus.yml").read_text())

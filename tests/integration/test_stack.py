@@ -23,8 +23,8 @@ import pytest
 from stack._parts import PARTS
 from tests.conftest import binary
 
-# Fixed ports (the webhook receiver's 9095, the stack's): one xdist worker runs all such tests in turn.
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("fixed-ports")]
+# Fixed ports (the webhook receiver's 9095, the stack's): scripts/test runs all such tests in one process.
+pytestmark = [pytest.mark.integration, pytest.mark.fixed_ports]
 
 REPO = Path(__file__).resolve().parents[2]
 PORTS = sorted(p.port for p in PARTS if p.name != "grafana")

@@ -11,7 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
+from exporter.instrumentation import MetricSet
 from tests.youtube2sheets.conftest import (
     BIG,
     CATALOGUE,
@@ -22,6 +25,8 @@ from tests.youtube2sheets.conftest import (
     samples,
     scrape_until,
 )
+from youtube2sheets.app import SERVER_ERRORS, create_app
+from youtube2sheets.config import Settings
 
 
 @pytest.fixture(scope="module")
@@ -270,3 +275,20 @@ def test_metrics_label_requests_by_route_template(stack: Stack, synced: dict[str
 
 def test_the_state_directory_holds_the_database_ledger_and_metrics(stack: Stack) -> None:
     assert {p.name for p in Path(stack.state_dir).iterdir()} >= {"y2s.db", "quota.json", "metrics"}
+
+
+def test_the_service_primes_its_server_errors_on_every_route() -> None:
+    metrics = MetricSet()
+    create_app(Settings.from_env({}), metrics=metrics).build_middleware_stack()
+    registry = CollectorRegistry()
+    registry.register(metrics)
+    primed = {
+        (s.labels["method"], s.labels["route"], s.labels["status"]): s.value
+        for fam in text_string_to_metric_families(generate_latest(registry).decode())
+        for s in fam.samples
+        if s.name == "http_requests_total"
+    }
+    assert ("POST", "/api/sync", "502") in primed and ("GET", "/healthz", "503") in primed
+    assert {status for _, _, status in primed} == set(SERVER_ERRORS)
+    assert not any(route == "/metrics" for _, route, _ in primed)
+    assert set(primed.values()) == {0.0}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port
 from tests.youtube2sheets.conftest import ROOT, child_env
 from youtube2sheets import cli
 from youtube2sheets.config import Settings
@@ -52,7 +53,7 @@ def fails(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 def test_a_bad_flag_is_one_line_and_exit_2(
     flags: list[str], named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert named in fails(["serve", "--state-dir", str(tmp_path), *flags], capsys)
+    assert named in fails(["serve", "--port", str(free_port()), "--state-dir", str(tmp_path), *flags], capsys)
 
 
 def test_no_command_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,7 +64,9 @@ def test_a_bad_variable_is_named(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("Y2S_CACHE_SIZE", "none")
-    assert "Y2S_CACHE_SIZE 'none'" in fails(["serve", "--state-dir", str(tmp_path)], capsys)
+    assert "Y2S_CACHE_SIZE 'none'" in fails(
+        ["serve", "--port", str(free_port()), "--state-dir", str(tmp_path)], capsys
+    )
 
 
 def test_a_port_in_use_is_one_line_and_exit_2(
@@ -78,14 +81,15 @@ def test_a_state_dir_that_is_a_file_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "file").write_text("")
-    assert "--state-dir" in fails(["serve", "--state-dir", str(tmp_path / "file")], capsys)
+    argv = ["serve", "--port", str(free_port()), "--state-dir", str(tmp_path / "file")]  # port: checked first
+    assert "--state-dir" in fails(argv, capsys)
 
 
 def test_a_corrupt_quota_ledger_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "quota.json").write_text("garbage")
-    assert "quota.json" in fails(["serve", "--state-dir", str(tmp_path)], capsys)
+    assert "quota.json" in fails(["serve", "--port", str(free_port()), "--state-dir", str(tmp_path)], capsys)
 
 
 def test_a_flag_wins_over_its_variable() -> None:

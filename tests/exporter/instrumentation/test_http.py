@@ -632,3 +632,12 @@ def test_wsgi_route_of_sees_the_environ_before_the_app_consumes_it(metrics: Metr
     )
     assert list(response) == [b"/rows"]
     assert seen == ["/api/rows"]
+
+
+def test_primed_label_sets_exist_at_zero_before_any_request() -> None:
+    metrics = MetricSet()
+    app = Starlette(routes=[Route("/api/sync", lambda request: PlainTextResponse("ok"), methods=["POST"])])
+    PrometheusMiddleware(
+        app, metrics=metrics, prime=[("POST", "/api/sync", "502"), ("POST", "/api/sync", "503")]
+    )
+    assert requests(metrics) == {("POST", "/api/sync", "502"): 0.0, ("POST", "/api/sync", "503"): 0.0}
