@@ -23,7 +23,8 @@ from alerting import stage_alertmanager
 from tests.alerting.helpers import Webhook, alertmanager_command
 from tests.conftest import Process, binary, free_port, wait_for, wait_for_url
 
-# The delivery tests bind the webhook receiver's fixed 127.0.0.1:9095: scripts/test runs all such tests in one process.
+# The delivery tests bind the webhook receiver's fixed 127.0.0.1:9095: scripts/test runs such tests
+# in a process of their own.
 pytestmark = pytest.mark.fixed_ports
 
 REPO = Path(__file__).resolve().parents[2]
