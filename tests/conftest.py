@@ -143,3 +143,31 @@ def locust_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     env.update(extra)
     return env
+
+
+def start_prometheus(workdir: Path, targets: dict[str, list[str]]) -> tuple[Process, str]:
+    """The real Prometheus on the committed `prometheus.yml` and rules, staged with ``targets`` (job ->
+    ``host:port``; its own job is added), on a free port; ``(process, base URL)`` once it is ready.
+    The caller stops the process."""
+    from alerting import stage_prometheus  # noqa: PLC0415  (only the tests that run Prometheus need it)
+
+    port = free_port()
+    config = stage_prometheus(workdir / "prometheus", {"prometheus": [f"127.0.0.1:{port}"], **targets})
+    proc = Process(
+        [
+            binary("prometheus"),
+            f"--config.file={config}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            f"--storage.tsdb.path={workdir / 'tsdb'}",
+            "--log.level=warn",
+        ],
+        workdir / "prometheus.log",
+        cwd=workdir,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_url(f"{url}/-/ready", proc, timeout=30)
+    except BaseException:
+        proc.stop()
+        raise
+    return proc, url

@@ -18,9 +18,17 @@ from typing import Any
 import pytest
 import yaml
 
-from alerting import stage_alertmanager, stage_prometheus
+from alerting import stage_alertmanager
 from tests.alerting.helpers import Webhook, alertmanager_command
-from tests.conftest import Process, binary, exporter_command, free_port, http_get, wait_for, wait_for_url
+from tests.conftest import (
+    Process,
+    exporter_command,
+    free_port,
+    http_get,
+    start_prometheus,
+    wait_for,
+    wait_for_url,
+)
 from tests.youtube2sheets.conftest import BIG, SMALL, running_stack
 
 # Fixed ports (the webhook receiver's 9095, the stack's): scripts/test runs all such tests in one process.
@@ -98,31 +106,16 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             wait_for_url(f"http://127.0.0.1:{exporter_port}/metrics", exporter)
             wait_for_url(f"http://127.0.0.1:{am_port}/-/ready", am)
             traffic(stack.service)
-            prom_port = free_port()
-            config = stage_prometheus(
-                tmp / "prometheus",
+            prometheus, url = start_prometheus(
+                tmp,
                 {
-                    "prometheus": [f"127.0.0.1:{prom_port}"],
                     "alertmanager": [f"127.0.0.1:{am_port}"],
                     "exporter": [f"127.0.0.1:{exporter_port}"],
                     "youtube2sheets": [stack.service.removeprefix("http://")],
                     "simulator": [stack.simulator.removeprefix("http://")],
                 },
             )
-            prometheus = Process(
-                [
-                    binary("prometheus"),
-                    f"--config.file={config}",
-                    f"--web.listen-address=127.0.0.1:{prom_port}",
-                    f"--storage.tsdb.path={tmp / 'tsdb'}",
-                    "--log.level=warn",
-                ],
-                tmp / "prometheus.log",
-                cwd=tmp,
-            )
             started.append(prometheus)
-            url = f"http://127.0.0.1:{prom_port}"
-            wait_for_url(f"{url}/-/ready", prometheus, timeout=30)
             ready = time.monotonic()
             yield Live(url, stack.service, webhook, ready)
     finally:

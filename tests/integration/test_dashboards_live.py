@@ -27,14 +27,13 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from alerting import stage_prometheus
 from tests.conftest import (
     Process,
-    binary,
     exporter_command,
     free_port,
     http_get,
     locust_env,
+    start_prometheus,
     wait_for,
     wait_for_url,
 )
@@ -164,30 +163,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 env={k: v for k, v in locust_env().items() if not k.startswith("Y2S_")},
             )
             wait_for_url(f"http://127.0.0.1:{loadgen_port}/metrics", loadgen, timeout=60)
-            prom_port = free_port()
-            config = stage_prometheus(
-                tmp / "prometheus",
+            prometheus, url = start_prometheus(
+                tmp,
                 {
-                    "prometheus": [f"127.0.0.1:{prom_port}"],
                     "exporter": [f"127.0.0.1:{exporter_port}"],
                     "youtube2sheets": [stack.service.removeprefix("http://")],
                     "simulator": [stack.simulator.removeprefix("http://")],
                     "loadgen": [f"127.0.0.1:{loadgen_port}"],
                 },
             )
-            prometheus = Process(
-                [
-                    binary("prometheus"),
-                    f"--config.file={config}",
-                    f"--web.listen-address=127.0.0.1:{prom_port}",
-                    f"--storage.tsdb.path={tmp / 'tsdb'}",
-                    "--log.level=warn",
-                ],
-                tmp / "prometheus.log",
-                cwd=tmp,
-            )
-            url = f"http://127.0.0.1:{prom_port}"
-            wait_for_url(f"{url}/-/ready", prometheus, timeout=30)
             _settle(url, stack)
             has_loadgen = bool(api(url, "query", query='count({__name__=~"loadtest_.+"})')["result"])
             yield Live(url, f"http://127.0.0.1:{exporter_port}", stack.service, has_loadgen)

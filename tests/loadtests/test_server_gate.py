@@ -20,11 +20,18 @@ from typing import Any, ClassVar
 
 import pytest
 
-from alerting import stage_prometheus
 from loadtests import server_gate
 from loadtests.server_gate import ServerGateError, check_thresholds, compare, evaluate, measure, promql
 from loadtests.thresholds import parse_list
-from tests.conftest import Process, binary, exporter_command, free_port, http_get, wait_for, wait_for_url
+from tests.conftest import (
+    Process,
+    exporter_command,
+    free_port,
+    http_get,
+    start_prometheus,
+    wait_for,
+    wait_for_url,
+)
 from tests.youtube2sheets.conftest import SMALL, running_stack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -497,28 +504,14 @@ def window(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Window]:
         with running_stack(tmp) as stack:
             wait_for_url(f"http://127.0.0.1:{exporter_port}/metrics", exporter)
             ids = _prepare(stack.service)
-            prom_port = free_port()
-            config = stage_prometheus(
-                tmp / "prometheus",
+            prometheus, url = start_prometheus(
+                tmp,
                 {
                     "exporter": [f"127.0.0.1:{exporter_port}"],
                     "youtube2sheets": [stack.service.removeprefix("http://")],
                 },
             )
-            prometheus = Process(
-                [
-                    binary("prometheus"),
-                    f"--config.file={config}",
-                    f"--web.listen-address=127.0.0.1:{prom_port}",
-                    f"--storage.tsdb.path={tmp / 'tsdb'}",
-                    "--log.level=warn",
-                ],
-                tmp / "prometheus.log",
-                cwd=tmp,
-            )
             started.append(prometheus)
-            url = f"http://127.0.0.1:{prom_port}"
-            wait_for_url(f"{url}/-/ready", prometheus, timeout=30)
             start = time.time()
             wait_for(lambda: _last_scrape(url, "youtube2sheets") > start, timeout=20, what="a first scrape")
             sent = _burst(stack.service, ids, 2.0)
