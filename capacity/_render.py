@@ -1,0 +1,73 @@
+"""The capacity report as a terminal table, JSON or Markdown (pure: a report dict in, text out)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _trend(trend: dict[str, Any] | None) -> str:
+    if trend is None:
+        return "none (one sample)"
+    if trend["kind"] == "linear":
+        return f"linear, {trend['growth_per_day']:+.6g} req/s a day"
+    return f"exponential, {trend['growth_per_day']:+.2%} a day"
+
+
+def _when(at: str | None, end: str) -> str:
+    if at is None:
+        return "never on this trend"
+    return "already (at the end of the window)" if at == end else at
+
+
+def _rows(report: dict[str, Any]) -> list[tuple[str, str]]:
+    req, cap, rec, quota = report["requests"], report["capacity"], report["recommendation"], report["quota"]
+    rows = []
+    for name, block in report["utilisation"].items():
+        for instance, st in block["instances"].items():
+            rows.append(
+                (
+                    f"{name} {instance}",
+                    f"mean {st['mean']:.1%}  p95 {st['p95']:.1%}  peak {st['peak']:.1%}"
+                    f"  (target {block['target']:.0%})",
+                )
+            )
+    trend = req["trend"]
+    rows += [
+        ("requests", f"now {req['now_rps']:.6g}  p95 {req['p95_rps']:.6g}  peak {req['peak_rps']:.6g} req/s"),
+        ("trend", _trend(trend)),
+        ("forecast", f"{req['forecast_rps']:.6g} req/s one window ahead"),
+        ("capacity", f"{cap['per_instance']:.6g}/instance, {cap['per_worker']:.6g}/worker ({cap['source']})"),
+        ("headroom", f"{cap['headroom_rps']:.6g} req/s to 80 % of {cap['total_rps']:.6g}"),
+        ("reaches 80 %", _when(cap["reaches_level"], report["window"]["end"])),
+        ("recommendation", f"{rec['action']}: {rec['reason']}"),
+    ]
+    if quota is None:
+        rows.append(("quota", "not recorded in the window"))
+    else:
+        rows.append(
+            (
+                "quota",
+                f"{quota['units_per_day']:.6g} of {quota['limit']:.6g} units/day"
+                f"; runs out {_when(quota['runs_out'], report['window']['end'])}",
+            )
+        )
+    return rows
+
+
+def render(report: dict[str, Any], fmt: str) -> str:
+    """The report as ``json``, a ``markdown`` document or a terminal ``table``."""
+    if fmt == "json":
+        return json.dumps(report, indent=2, sort_keys=True) + "\n"
+    rows = _rows(report)
+    if fmt == "markdown":
+        lines = [
+            f"# Capacity report {report['window']['start']} to {report['window']['end']}",
+            "",
+            "| figure | value |",
+            "|---|---|",
+        ]
+        lines += [f"| {k} | {v.replace('|', '/')} |" for k, v in rows]
+        return "\n".join(lines) + "\n"
+    width = max(len(k) for k, _ in rows)
+    return "".join(f"{k.ljust(width)}  {v}\n" for k, v in rows)
