@@ -53,6 +53,7 @@ class Live:
     service: str
     webhook: Webhook
     started: float  # monotonic time Prometheus became ready
+    logs: Path  # the processes' logs, quoted when a delivery fails
 
 
 def api(base: str, path: str, **params: str) -> Any:
@@ -117,7 +118,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             )
             started.append(prometheus)
             ready = time.monotonic()
-            yield Live(url, stack.service, webhook, ready)
+            yield Live(url, stack.service, webhook, ready, tmp)
     finally:
         for proc in reversed(started):
             proc.stop()
@@ -126,7 +127,16 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 def test_watchdog_reaches_the_webhook_within_evaluation_interval_plus_group_wait_plus_5s(live: Live) -> None:
     bound = EVALUATION + GROUP_WAIT + 5
-    request = live.webhook.wait_for_alert("Watchdog", timeout=bound + 10)
+    try:
+        request = live.webhook.wait_for_alert("Watchdog", timeout=bound + 10)
+    except pytest.fail.Exception:
+        # What Prometheus knows of Alertmanager and what each said, to tell a slow path from a broken one.
+        managers = api(live.prometheus, "alertmanagers")
+        sent = api(live.prometheus, "query", query="prometheus_notifications_sent_total")["result"]
+        logs = {
+            name: (live.logs / name).read_text()[-2000:] for name in ("alertmanager.log", "prometheus.log")
+        }
+        pytest.fail(f"no Watchdog notification: alertmanagers={managers} sent={sent} logs={logs}")
     took = request["received_at"] - live.started
     print(f"Watchdog delivered {took:.1f}s after Prometheus was ready (bound {bound:.0f}s)")
     assert took <= bound
