@@ -22,6 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PORTS = {job.name: job.port for job in JOBS}
 WEBHOOK_PORT = 9095  # fixed in alertmanager.yml (Alertmanager 0.25 has no url_file)
 GRAFANA_PORT = 3000
+# Prometheus re-sends firing alerts this often (default 1m). An alert evaluated before Alertmanager is
+# discovered (service discovery hands out updates every 5 s) is dropped once; with 5 s it is re-sent
+# at the next evaluation (every 15 s) instead of a minute later.
+RESEND_DELAY = "--rules.alert.resend-delay=5s"
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,7 @@ PARTS: tuple[Part, ...] = (
             f"--web.listen-address=127.0.0.1:{PORTS['prometheus']}",
             f"--storage.tsdb.path={ctx.state / 'prometheus'}",
             "--storage.tsdb.retention.time=30d",  # the SLOs' error budget period (alerting/slos.yml)
+            RESEND_DELAY,
             "--web.enable-lifecycle",
         ],
         binary="prometheus",

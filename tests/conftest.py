@@ -150,6 +150,7 @@ def start_prometheus(workdir: Path, targets: dict[str, list[str]]) -> tuple[Proc
     ``host:port``; its own job is added), on a free port; ``(process, base URL)`` once it is ready.
     The caller stops the process."""
     from alerting import stage_prometheus  # noqa: PLC0415  (only the tests that run Prometheus need it)
+    from stack._parts import RESEND_DELAY  # noqa: PLC0415
 
     port = free_port()
     config = stage_prometheus(workdir / "prometheus", {"prometheus": [f"127.0.0.1:{port}"], **targets})
@@ -160,6 +161,7 @@ def start_prometheus(workdir: Path, targets: dict[str, list[str]]) -> tuple[Proc
             f"--web.listen-address=127.0.0.1:{port}",
             f"--storage.tsdb.path={workdir / 'tsdb'}",
             "--log.level=warn",
+            RESEND_DELAY,  # as the stack runs it
         ],
         workdir / "prometheus.log",
         cwd=workdir,
