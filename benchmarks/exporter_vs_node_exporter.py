@@ -3,9 +3,9 @@
 What is measured, and how
 -------------------------
 Both exporters start on free 127.0.0.1 ports with the collectors cpu, diskstats, filesystem, loadavg,
-meminfo, netdev, stat, time and uname, and with the two filters Debian patches into node_exporter's
-defaults passed explicitly to both (netdev ``^lo$``, the filesystem mount-point exclude), so that they
-export the same host series; each keeps its own self metrics (go_*/process_* against
+meminfo, netclass, netdev, stat, time and uname, and with the two filters Debian patches into
+node_exporter's defaults passed explicitly to both (netdev ``^lo$``, the filesystem mount-point
+exclude), so that they export the same host series; each keeps its own self metrics (go_*/process_* against
 python_*/process_*). Every scrape is made as Prometheus 2.42 makes it: one keep-alive HTTP/1.1
 connection per target, Prometheus's ``Accept``, ``Accept-Encoding: gzip``, ``User-Agent`` and
 ``X-Prometheus-Scrape-Timeout-Seconds`` headers, the whole body read and gunzipped. With that
@@ -65,7 +65,18 @@ from typing import IO, Any, NoReturn
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = REPO / "benchmarks" / "results" / "exporter.json"
 NODE_EXPORTER = "prometheus-node-exporter"
-COLLECTORS = ("cpu", "diskstats", "filesystem", "loadavg", "meminfo", "netdev", "stat", "time", "uname")
+COLLECTORS = (
+    "cpu",
+    "diskstats",
+    "filesystem",
+    "loadavg",
+    "meminfo",
+    "netclass",
+    "netdev",
+    "stat",
+    "time",
+    "uname",
+)
 # Debian's patched node_exporter defaults, passed explicitly to both exporters.
 NETDEV_EXCLUDE = "^lo$"
 MOUNT_POINTS_EXCLUDE = "^/(dev|proc|run|sys|mnt|media|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"

@@ -9,6 +9,7 @@ from exporter.collectors import (  # noqa: F401  (imported to register)
     filesystem,
     loadavg,
     meminfo,
+    netclass,
     netdev,
     processes,
     stat,

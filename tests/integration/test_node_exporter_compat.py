@@ -17,7 +17,18 @@ from tests.conftest import Process, binary, exporter_command, free_port, http_ge
 
 pytestmark = pytest.mark.integration
 
-COLLECTORS = ("cpu", "diskstats", "filesystem", "loadavg", "meminfo", "netdev", "stat", "time", "uname")
+COLLECTORS = (
+    "cpu",
+    "diskstats",
+    "filesystem",
+    "loadavg",
+    "meminfo",
+    "netclass",
+    "netdev",
+    "stat",
+    "time",
+    "uname",
+)
 DEBIAN_DEFAULTS = (
     "--collector.netdev.device-exclude=^lo$",
     "--collector.filesystem.mount-points-exclude="
