@@ -6,6 +6,7 @@ in this package by ``python -m alerting`` (``--check`` fails when a committed fi
 Dashboards and load-test gates import the thresholds and SLOs from here, so they stay in step.
 """
 
+from ._capacity import RESOURCES as CAPACITY_RESOURCES
 from ._config import (
     SLO,
     AlertingConfigError,
@@ -21,6 +22,7 @@ from ._model import DASHBOARDS, Alert, Group, Record, runbook_anchor
 from ._targets import JOBS, Job, stage_alertmanager, stage_prometheus
 
 __all__ = [
+    "CAPACITY_RESOURCES",
     "DASHBOARDS",
     "JOBS",
     "SLO",

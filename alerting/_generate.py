@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._capacity import groups as capacity_groups
 from ._config import SLOS_FILE, THRESHOLDS_FILE, AlertingConfigError, load_slos, load_thresholds
 from ._exporter import groups as exporter_groups
 from ._exporter import meta_groups
@@ -13,7 +14,12 @@ from ._slo import groups as slo_groups
 from ._targets import compose_files, native_files
 
 _THRESHOLDS = "alerting/thresholds.yml and alerting/_*.py"
-NOT_RULES = ("loadtest.",)  # thresholds.yml sections read by others (the load-test gates), not by rules
+# thresholds.yml entries read by others, not by rules: the load-test gates, the capacity planner's targets
+NOT_RULES = (
+    "loadtest.",
+    *(f"capacity.{r}_utilisation" for r in ("cpu", "memory", "disk", "network")),
+    "capacity.efficiency_drop",
+)
 
 
 def rule_groups() -> dict[str, list[Group]]:
@@ -26,6 +32,7 @@ def rule_groups() -> dict[str, list[Group]]:
         "internals.rules.yml": internal_groups(thresholds),
         "slo.rules.yml": slo_groups(load_slos(SLOS_FILE)),
         "meta.rules.yml": meta_groups(),
+        "capacity.rules.yml": capacity_groups(thresholds),
     }
     unused = [name for name in thresholds.unused() if not name.startswith(NOT_RULES)]
     if unused:

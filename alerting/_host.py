@@ -7,6 +7,7 @@ from ._model import PERCENT, Alert, Group, Record, label
 
 HOST = 'job="exporter"'
 FS = f'{HOST},fstype!=""'
+NET = f'{HOST},device!="lo"'
 
 
 def _pct(ratio: float) -> str:
@@ -23,6 +24,7 @@ def groups(t: Thresholds) -> list[Group]:
     net_for = t.duration("host", "network_errors_for")
     io = t.number("host", "disk_io_saturation")
     io_for = t.duration("host", "disk_io_saturation_for")
+    speed = t.number("host", "network_fallback_speed_bytes")
     fill_for = t.duration("host", "filesystem_filling_for")
     full_for = t.duration("host", "filesystem_almost_full_for")
     inodes_for = t.duration("host", "inodes_for")
@@ -68,6 +70,25 @@ def groups(t: Thresholds) -> list[Group]:
             / (
                 sum without (device) (rate(node_network_receive_packets_total{{{HOST}}}[5m]))
               + sum without (device) (rate(node_network_transmit_packets_total{{{HOST}}}[5m]))
+            )""",
+        ),
+        # The busier direction of the busiest device over its link speed (full duplex: each direction
+        # has the whole speed). Devices that report no speed (virtual NICs: -1) get the fallback.
+        Record(
+            "instance:node_network_utilisation:rate5m",
+            f"""
+            max without (device) (
+              (
+                  rate(node_network_receive_bytes_total{{{NET}}}[5m])
+                > rate(node_network_transmit_bytes_total{{{NET}}}[5m])
+                or
+                  rate(node_network_transmit_bytes_total{{{NET}}}[5m])
+              )
+              / on (job, instance, device) (
+                  node_network_speed_bytes{{{NET}}} > 0
+                or on (job, instance, device)
+                  0 * node_network_receive_bytes_total{{{NET}}} + {speed:.0f}
+              )
             )""",
         ),
     ]

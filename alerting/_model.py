@@ -30,6 +30,7 @@ DASHBOARDS: dict[str, str] = {
     "slos": "y2s-slos",
     "loadtest": "y2s-loadtest",
     "exporter": "y2s-exporter",
+    "capacity": "y2s-capacity",
 }
 
 # Template pieces for descriptions.

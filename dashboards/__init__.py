@@ -16,7 +16,7 @@ from ._build import DATASOURCE_UID, Board, dumps
 HERE = Path(__file__).resolve().parent
 JSON_DIR = HERE / "json"
 # name -> module; the JSON file is json/<name>.json and the uid is alerting.DASHBOARDS[name].
-NAMES = ("host", "service", "internals", "slos", "loadtest", "exporter")
+NAMES = ("host", "service", "internals", "slos", "loadtest", "exporter", "capacity")
 
 
 def board(name: str) -> Board:

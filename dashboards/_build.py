@@ -22,10 +22,13 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
     DashboardLinkType,
+    DashboardRangeMapOptions,
     DataSourceRef,
     GridPos,
+    RangeMap,
     Threshold,
     ThresholdsMode,
+    ValueMappingResult,
     VariableHide,
     VariableOption,
     VariableRefresh,
@@ -139,8 +142,10 @@ def stat_panel(
     thresholds: Sequence[tuple[float, str]] = (),
     base: str = GREEN,
     runbooks: Sequence[str] = (),
+    ranges: Sequence[tuple[float | None, float | None, str]] = (),
 ) -> stat.Panel:
-    """A single-value panel coloured by ``thresholds`` (value, colour) over ``base``."""
+    """A single-value panel coloured by ``thresholds`` (value, colour) over ``base``; ``ranges``
+    (from, to, text) show a text for values in a range (None: unbounded), such as "never" for +Inf."""
     panel = (
         stat.Panel()
         .title(title)
@@ -152,6 +157,13 @@ def stat_panel(
         .reduce_options(gc.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
         .thresholds(_thresholds(thresholds, base))
     )
+    if ranges:
+        panel.mappings(
+            [
+                RangeMap(DashboardRangeMapOptions(low, high, ValueMappingResult(text=text)))
+                for low, high, text in ranges
+            ]
+        )
     if runbooks:
         panel.links([runbook_link(name) for name in runbooks])
     _targets(panel, queries)

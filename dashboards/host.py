@@ -600,6 +600,52 @@ def network(board: Board, t: Thresholds) -> None:
             runbooks=["NodeNetworkReceiveErrs", "NodeNetworkTransmitErrs"],
         ),
     )
+    speed = t.number("host", "network_fallback_speed_bytes")
+    board.add(
+        timeseries_panel(
+            "Network utilisation",
+            "The busier direction of the busiest interface over its link speed "
+            "(instance:node_network_utilisation:rate5m, from node_network_*_bytes_total and "
+            f"node_network_speed_bytes; interfaces that report no speed count as {speed * 8 / 1e9:g} Gbit/s, "
+            "host.network_fallback_speed_bytes). The red line is the capacity planning target.",
+            "percentunit",
+            [query(f"instance:node_network_utilisation:rate5m{{{SEL}}}", "{{instance}}")],
+            thresholds=[(t.ratio("capacity", "network_utilisation"), RED)],
+            minimum=0,
+        ),
+        width=8,
+    )
+    board.add(
+        stat_panel(
+            "Interfaces up",
+            "Operational state of each interface (node_network_up: 1 when operstate is up) and its link "
+            "speed (node_network_speed_bytes; -125000 when the device reports none, as virtual NICs do).",
+            "short",
+            [
+                query(f'node_network_up{{{SEL},device!="lo"}}', "{{device}} up", instant=True),
+                query(
+                    f'node_network_speed_bytes{{{SEL},device!="lo"}} * 8', "{{device}} bit/s", instant=True
+                ),
+            ],
+            thresholds=[(1, GREEN)],
+            base=RED,
+        ),
+        width=8,
+    )
+    board.add(
+        timeseries_panel(
+            "Carrier changes",
+            "Link carrier changes per second, up and down (node_network_carrier_up_changes_total, "
+            "node_network_carrier_down_changes_total): a flapping cable or NIC shows here before errors.",
+            "short",
+            [
+                query(rate("node_network_carrier_up_changes_total"), "up {{device}}"),
+                query(rate("node_network_carrier_down_changes_total"), "down {{device}}"),
+            ],
+            minimum=0,
+        ),
+        width=8,
+    )
 
 
 def process_groups(board: Board) -> None:
