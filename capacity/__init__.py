@@ -7,16 +7,15 @@ scale-out / scale-up / nothing recommendation, and the YouTube quota. The arithm
 """
 
 from ._model import (
-    TARGET_UTILISATION,
-    TARGETS,
     Capacity,
+    Efficiency,
     Fit,
     Quota,
     Recommendation,
     Stats,
     best_fit,
-    capacity_from_history,
     capacity_from_summary,
+    efficiency,
     fit_exponential,
     fit_linear,
     quota,
@@ -27,10 +26,9 @@ from ._model import (
 from ._prom import CapacityError, Prometheus, Series
 
 __all__ = [
-    "TARGETS",
-    "TARGET_UTILISATION",
     "Capacity",
     "CapacityError",
+    "Efficiency",
     "Fit",
     "Prometheus",
     "Quota",
@@ -38,8 +36,8 @@ __all__ = [
     "Series",
     "Stats",
     "best_fit",
-    "capacity_from_history",
     "capacity_from_summary",
+    "efficiency",
     "fit_exponential",
     "fit_linear",
     "quota",

@@ -13,9 +13,6 @@ from typing import Any, Literal
 
 from ._prom import CapacityError
 
-# Seed targets of shared/DESIGN.md: the level each resource should stay below.
-TARGETS: dict[str, float] = {"cpu": 0.70, "memory": 0.50, "disk": 0.80}
-TARGET_UTILISATION = 0.80  # "resource utilisation < 80 %": plan for demand at 80 % of capacity
 DAY = 86400.0
 
 
@@ -180,34 +177,38 @@ def capacity_from_summary(doc: Any, instances: int, workers: int) -> Capacity | 
     return Capacity(per_instance, per_instance / workers, f"load test breaking point ({users} users)")
 
 
-def capacity_from_history(
-    rps: Mapping[float, float],
-    p95_seconds: Mapping[float, float],
-    error_ratio: Mapping[float, float],
-    *,
-    latency_limit: float,
-    error_limit: float,
-    instances: int,
-    workers: int,
-) -> Capacity | None:
-    """The highest total request rate seen at a time when p95 and the error ratio were below their limits.
+@dataclass(frozen=True)
+class Efficiency:
+    """Per-worker capacity at each worker count load-tested (fewest workers first), and whether it falls.
 
-    The three mappings are ``{time: value}`` from the same range query steps. None when no time qualified.
+    ``drop`` is ``1 - per-worker capacity at the most workers / at the fewest``; ``falls`` is
+    ``drop > tolerance``: adding workers to an instance stopped paying for itself.
+    """
+
+    per_worker: tuple[tuple[int, float], ...]
+    drop: float
+    falls: bool
+
+    def describe(self) -> str:
+        """``per-worker capacity 300 req/s at 2 workers, 200 at 4 (-33 %)``."""
+        (w0, r0), (w1, r1) = self.per_worker[0], self.per_worker[-1]
+        return f"per-worker capacity {r0:.6g} req/s at {w0} workers, {r1:.6g} at {w1} ({-self.drop:+.0%})"
+
+
+def efficiency(per_worker: Mapping[int, float], tolerance: float) -> Efficiency | None:
+    """How per-worker capacity changes from the fewest to the most workers tested; None below two counts.
 
     Example:
-        >>> capacity_from_history({0: 100, 1: 300, 2: 500}, {0: 0.1, 1: 0.5, 2: 3.0}, {0: 0, 1: 0, 2: 0},
-        ...     latency_limit=2.0, error_limit=0.001, instances=2, workers=3)
-        Capacity(per_instance=150.0, per_worker=50.0, source='highest request rate within the SLOs')
+        >>> efficiency({2: 300.0, 4: 200.0}, 0.1)
+        Efficiency(per_worker=((2, 300.0), (4, 200.0)), drop=0.333333333333, falls=True)
+        >>> efficiency({2: 300.0, 4: 290.0}, 0.1).falls
+        False
     """
-    good = [
-        value
-        for t, value in rps.items()
-        if p95_seconds.get(t, math.inf) < latency_limit and error_ratio.get(t, math.inf) < error_limit
-    ]
-    if not good:
+    if len(per_worker) < 2:
         return None
-    per_instance = max(good) / instances
-    return Capacity(per_instance, per_instance / workers, "highest request rate within the SLOs")
+    points = tuple(sorted(per_worker.items()))
+    drop = round(1 - points[-1][1] / points[0][1], 12)
+    return Efficiency(points, drop, drop > tolerance)
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ class Recommendation:
     bottleneck: str | None = None
 
 
-def replicas_needed(demand: float, capacity: float, target: float = TARGET_UTILISATION) -> int:
+def replicas_needed(demand: float, capacity: float, target: float) -> int:
     """``ceil(demand / (capacity * target)) + 1``: enough to run at ``target`` with one spare (N+1).
 
     Example:
@@ -242,43 +243,71 @@ def recommend(
     instances: int,
     workers: int,
     resources: Mapping[str, float],
-    targets: Mapping[str, float] = TARGETS,
-    target_utilisation: float = TARGET_UTILISATION,
+    targets: Mapping[str, float],
+    target_utilisation: float,
+    efficiency: Efficiency | None = None,
 ) -> Recommendation:
-    """Scale out when the demand needs more instances; else scale up when a resource's p95 is over its target.
+    """Scale out, scale up or nothing, in this order of precedence:
 
-    ``demand`` is the larger of the window's peak and the forecast; ``resources`` are per-resource p95
-    utilisations (the busiest instance). Scale-up names the resource furthest over its target.
+    1. scale out when the demand (the larger of the window's peak and the forecast) needs more
+       instances than run: ``ceil(demand / (capacity per instance x target_utilisation)) + 1``;
+    2. when a resource's p95 (``resources``: the busiest instance's) is over its target, the one
+       furthest over is the bottleneck, and
+       - scale up when per-worker capacity falls with more workers (``efficiency.falls``): more
+         workers on the same instance do not help, a bigger instance does;
+       - else scale out until that resource is under its target:
+         ``ceil(instances x p95 / target) + 1`` instances, as many workers each as now;
+    3. nothing otherwise.
 
     Example:
         >>> r = recommend(peak_rps=900, forecast_rps=1000, capacity=Capacity(400, 100, "test"),
-        ...     instances=2, workers=4, resources={"cpu": 0.5})
+        ...     instances=2, workers=4, resources={"cpu": 0.5}, targets={"cpu": 0.7}, target_utilisation=0.8)
         >>> r.action, r.instances_needed, r.workers_needed
         ('scale_out', 5, 14)
     """
     demand = max(peak_rps, forecast_rps)
     needed = replicas_needed(demand, capacity.per_instance, target_utilisation)
     workers_needed = replicas_needed(demand, capacity.per_worker, target_utilisation)
-    common = {
-        "demand_rps": demand,
-        "instances": instances,
-        "instances_needed": needed,
-        "workers": workers,
-        "workers_needed": workers_needed,
-    }
-    if needed > instances:
-        reason = (
-            f"demand {demand:.6g} req/s needs ceil({demand:.6g} / ({capacity.per_instance:.6g} x "
-            f"{target_utilisation:g})) + 1 = {needed} instances (N+1), {instances} running"
+
+    def answer(
+        action: Literal["scale_out", "scale_up", "none"],
+        reason: str,
+        bottleneck: str | None = None,
+        at_least: tuple[int, int] = (0, 0),
+    ) -> Recommendation:
+        instances_needed, all_workers = max(needed, at_least[0]), max(workers_needed, at_least[1])
+        return Recommendation(
+            action, reason, demand, instances, instances_needed, workers, all_workers, bottleneck
         )
-        return Recommendation("scale_out", reason, **common)  # type: ignore[arg-type]
+
+    if needed > instances:
+        return answer(
+            "scale_out",
+            f"demand {demand:.6g} req/s needs ceil({demand:.6g} / ({capacity.per_instance:.6g} x "
+            f"{target_utilisation:g})) + 1 = {needed} instances (N+1), {instances} running",
+        )
     over = {name: value / targets[name] for name, value in resources.items() if value > targets[name]}
-    if over:
-        name = max(over, key=lambda n: over[n])
-        reason = f"{name} p95 {resources[name]:.1%} is over its {targets[name]:.0%} target"
-        return Recommendation("scale_up", reason, bottleneck=name, **common)  # type: ignore[arg-type]
-    reason = f"{instances} instances serve {demand:.6g} req/s with N+1 and every resource under target"
-    return Recommendation("none", reason, **common)  # type: ignore[arg-type]
+    if not over:
+        return answer(
+            "none", f"{instances} instances serve {demand:.6g} req/s with N+1 and every resource under target"
+        )
+    name = max(over, key=lambda n: over[n])
+    hot = f"{name} p95 {resources[name]:.1%} is over its {targets[name]:.0%} target"
+    if efficiency is not None and efficiency.falls:
+        return answer(
+            "scale_up", f"{hot} and {efficiency.describe()}: a bigger instance, not more workers", name
+        )
+    spread = math.ceil(round(instances * resources[name] / targets[name], 9)) + 1
+    scaling = (
+        "per-worker efficiency not measured (give --summary for two worker counts)"
+        if efficiency is None
+        else f"workers still scale ({efficiency.describe()})"
+    )
+    reason = (
+        f"{hot}: ceil({instances} x {resources[name]:.1%} / {targets[name]:.0%}) + 1 = {spread} "
+        f"instances (N+1) bring it under; {scaling}"
+    )
+    return answer("scale_out", reason, name, (spread, spread * math.ceil(workers / instances)))
 
 
 @dataclass(frozen=True)

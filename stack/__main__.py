@@ -5,6 +5,7 @@ python -m stack stop              stop what a detached `up` started (nothing els
 python -m stack status            which parts answer their health check
 python -m stack selftest          targets up, rules loaded, Watchdog delivered, dashboards have data
 python -m stack drill             switch an upstream fault on and off; time the notifications
+python -m stack capacity          the capacity report from the stack's Prometheus (python -m capacity)
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ from ._runner import (
 )
 
 DEFAULT_STATE = ROOT / ".state" / "stack"
+
+
+# Commands of other modules, run with the arguments that follow them.
+COMMANDS = {"selftest": "stack.selftest", "drill": "stack.drill", "capacity": "capacity.__main__"}
 
 
 def _up(args: argparse.Namespace, ctx: Context) -> int:
@@ -104,11 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub.add_parser("stop", help="stop what a detached up started", parents=[state])
     sub.add_parser("status", help="health of every part", parents=[state])
-    for name in ("selftest", "drill"):
-        sub.add_parser(name, help=f"see `python -m stack.{name} --help`", add_help=False)
+    for name, module_name in COMMANDS.items():
+        program = module_name.removesuffix(".__main__")
+        sub.add_parser(name, help=f"see `python -m {program} --help`", add_help=False)
     args, rest = parser.parse_known_args(argv)
-    if args.command in ("selftest", "drill"):
-        module = import_module(f"stack.{args.command}")
+    if args.command in COMMANDS:
+        module = import_module(COMMANDS[args.command])
         code: int = module.main(rest)
         return code
     if rest:

@@ -31,10 +31,14 @@ class Scenario:
     quota_per_second: list[float] = field(default_factory=lambda: [0.05] * 8)  # 4320 units/day
     quota_runs_out_day: float | None = None
     quota_per_day: float = 4320.0
+    efficiency: dict[int, float] | None = None  # per-worker capacity by workers load-tested
 
 
 CAP = Capacity(per_instance=500.0, per_worker=125.0, source="hand")  # 4 workers per instance
-QUIET = {"cpu": 0.40, "memory": 0.30}
+QUIET = {"cpu": 0.40, "memory": 0.30, "disk": 0.5, "network": 0.1}
+TARGETS = {"cpu": 0.70, "memory": 0.50, "disk": 0.80, "network": 0.80}  # the seed targets
+FALLS = {2: 180.0, 4: 125.0}  # per-worker capacity falls 30.6 % from 2 to 4 workers (> 10 %)
+HOLDS = {2: 130.0, 4: 125.0}  # 3.8 %: workers still scale
 
 SCENARIOS = [
     # 300 req/s flat on 2 x 500: ceil(300 / 400) + 1 = 2 instances, ceil(300 / 100) + 1 = 4 workers.
@@ -55,21 +59,59 @@ SCENARIOS = [
         14.0,
         trend="exponential",
     ),
-    # Traffic fits (as steady) but CPU p95 85 % > 70 %.
+    # Traffic fits (as steady) but CPU p95 85 % > 70 %, and per-worker capacity falls with more
+    # workers: more workers would not help, a bigger instance would.
     Scenario(
-        "cpu-bound", [300.0] * 8, 2, {"cpu": 0.85, "memory": 0.30}, "scale_up", 2, 4, None, bottleneck="cpu"
+        "cpu-bound",
+        [300.0] * 8,
+        2,
+        QUIET | {"cpu": 0.85},
+        "scale_up",
+        2,
+        4,
+        None,
+        bottleneck="cpu",
+        efficiency=FALLS,
     ),
     # Both over: CPU 80 / 70 = 1.14, memory 65 / 50 = 1.3: memory is the bottleneck.
     Scenario(
         "memory-bound",
         [300.0] * 8,
         2,
-        {"cpu": 0.80, "memory": 0.65},
+        QUIET | {"cpu": 0.80, "memory": 0.65},
         "scale_up",
         2,
         4,
         None,
         bottleneck="memory",
+        efficiency=FALLS,
+    ),
+    # CPU 85 % but workers still scale: spread the load until CPU is under 70 %:
+    # ceil(2 x 0.85 / 0.70) + 1 = 4 instances, 4 workers each = 16.
+    Scenario(
+        "cpu-hot, workers scale",
+        [300.0] * 8,
+        2,
+        QUIET | {"cpu": 0.85},
+        "scale_out",
+        4,
+        16,
+        None,
+        bottleneck="cpu",
+        efficiency=HOLDS,
+    ),
+    # Network 90 % of the link on the busiest instance, efficiency not measured: spread as above,
+    # ceil(2 x 0.9 / 0.8) + 1 = 4 instances.
+    Scenario(
+        "network-bound",
+        [300.0] * 8,
+        2,
+        QUIET | {"network": 0.90},
+        "scale_out",
+        4,
+        16,
+        None,
+        bottleneck="network",
     ),
     # Daily quota use 6000 + 500 d units: 9500 at day 7, 10 000 reached at day 8; scaling: nothing.
     Scenario(
@@ -98,6 +140,9 @@ def test_scenario_matches_the_hand_computed_answer(case: Scenario) -> None:
         instances=case.instances,
         workers=4 * case.instances,
         resources=case.resources,
+        targets=TARGETS,
+        target_utilisation=0.8,
+        efficiency=None if case.efficiency is None else _model.efficiency(case.efficiency, 0.1),
     )
     reaches = trend.reaches(0.8 * CAP.per_instance * case.instances, END)
     quota = _model.quota(TIMES, case.quota_per_second, 10000, END)
@@ -121,7 +166,44 @@ def test_scenario_matches_the_hand_computed_answer(case: Scenario) -> None:
 
 
 def test_six_scenarios_cover_the_issue_table() -> None:
-    assert len(SCENARIOS) >= 6
+    names = {s.name for s in SCENARIOS}
+    assert {
+        "steady",
+        "linear growth",
+        "exponential growth",
+        "cpu-bound",
+        "memory-bound",
+        "quota-bound",
+    } <= names
+
+
+def test_efficiency_needs_two_worker_counts() -> None:
+    assert _model.efficiency({4: 100.0}, 0.1) is None
+
+
+def test_efficiency_at_the_tolerance_holds() -> None:
+    # 1 - 90 / 100 = 10 %: not more than the 10 % tolerance
+    found = _model.efficiency({4: 90.0, 1: 100.0}, 0.1)
+    assert found is not None
+    assert (found.per_worker, found.drop, found.falls) == (((1, 100.0), (4, 90.0)), 0.1, False)
+
+
+def test_scale_up_names_the_efficiency_numbers() -> None:
+    rec = _model.recommend(
+        peak_rps=300,
+        forecast_rps=300,
+        capacity=CAP,
+        instances=2,
+        workers=8,
+        resources={"cpu": 0.85},
+        targets=TARGETS,
+        target_utilisation=0.8,
+        efficiency=_model.efficiency(FALLS, 0.1),
+    )
+    assert rec.reason == (
+        "cpu p95 85.0% is over its 70% target and per-worker capacity 180 req/s at 2 workers, "
+        "125 at 4 (-31%): a bigger instance, not more workers"
+    )
 
 
 def test_utilisation_of_0_to_100() -> None:
@@ -179,21 +261,6 @@ def test_capacity_from_summary_without_a_breaking_point_is_none() -> None:
 def test_malformed_summary_is_one_clear_error(doc: object) -> None:
     with pytest.raises(CapacityError, match=r"^capacity: --summary: "):
         _model.capacity_from_summary(doc, 1, 1)
-
-
-def test_capacity_from_history_skips_times_outside_the_slos() -> None:
-    # t=2 is the busiest but breaks p95 < 2 s; t=3 breaks error < 0.1 %; t=1 (400) is the answer.
-    found = _model.capacity_from_history(
-        {0: 100, 1: 400, 2: 900, 3: 800},
-        {0: 0.2, 1: 1.9, 2: 2.5, 3: 0.3},
-        {0: 0, 1: 0.0009, 2: 0, 3: 0.002},
-        latency_limit=2.0,
-        error_limit=0.001,
-        instances=2,
-        workers=2,
-    )
-    assert found is not None
-    assert (found.per_instance, found.per_worker) == (200.0, 100.0)
 
 
 def test_quota_limit_must_be_positive() -> None:

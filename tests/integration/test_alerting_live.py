@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from alerting import stage_alertmanager
+from stack.selftest import TRENDS_READY
 from tests.alerting.helpers import Webhook, alertmanager_command
 from tests.conftest import (
     Process,
@@ -178,6 +179,14 @@ def evaluated(live: Live) -> list[dict[str, Any]]:
         return all(_ts(g["lastEvaluation"]) > mark for g in api(live.prometheus, "rules")["groups"])
 
     wait_for(evaluated_since_mark, timeout=2 * EVALUATION + 10, what="a rule evaluation after the scrapes")
+
+    def trends_ready() -> bool:  # the capacity trends fit recorded series: two samples of them
+        found = api(live.prometheus, "query", query=TRENDS_READY)["result"]
+        return bool(found) and all(float(s["value"][1]) >= 2 for s in found)
+
+    wait_for(trends_ready, timeout=2 * EVALUATION + 10, what="two samples of the recorded rates")
+    mark = time.time()
+    wait_for(evaluated_since_mark, timeout=2 * EVALUATION + 10, what="a rule evaluation after that")
     groups: list[dict[str, Any]] = api(live.prometheus, "rules")["groups"]
     return groups
 
