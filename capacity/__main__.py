@@ -60,10 +60,16 @@ def _parser(default_window: str) -> argparse.ArgumentParser:
         default=[],
         metavar="[WORKERS=]FILE",
         help="a load-test summary.json of a stress test against one instance running WORKERS workers "
-        "(default --workers); repeat it for other worker counts to measure per-worker efficiency",
+        "(default: as many as the instances run); repeat it for other worker counts to measure "
+        "per-worker efficiency",
     )
     p.add_argument("--job", default="youtube2sheets", help="the service's Prometheus job")
-    p.add_argument("--workers", type=int, default=1, help="worker processes per instance (default 1)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes per instance (default: the job's process_worker_start_time_seconds series "
+        "per target, else 1)",
+    )
     p.add_argument("--instances", type=int, help="instances serving the job (default: its scrape targets)")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     p.add_argument(
@@ -212,6 +218,7 @@ def _capacity(
     prom: Prometheus,
     args: argparse.Namespace,
     *,
+    workers: int,
     tested: Mapping[int, _model.Capacity],
     window: float,
     end: float,
@@ -219,12 +226,13 @@ def _capacity(
     """The stress test's breaking point at ``--workers``, failing that the window's history: the highest
     per-instance request rate recorded while p95 and errors met their SLOs."""
     if tested:
-        if args.workers not in tested:
+        if workers not in tested:
             have = ", ".join(str(w) for w in sorted(tested))
             raise CapacityError(
-                f"capacity: --summary: no breaking point at --workers {args.workers} (summaries at {have})"
+                f"capacity: --summary: no breaking point at {workers} workers, what the instances run "
+                f"(summaries at {have}; --workers sets it)"
             )
-        return tested[args.workers]
+        return tested[workers]
     expr = f'max_over_time({WITHIN_SLO}{{job="{args.job}"}}[{window:.0f}s])'
     best = prom.query(expr, end)
     if not best:
@@ -233,7 +241,19 @@ def _capacity(
             f"{args.job}, recorded by alerting/rules/capacity.rules.yml, has no samples)"
         )
     per_instance = best[0][1]
-    return _model.Capacity(per_instance, per_instance / args.workers, "highest request rate within the SLOs")
+    return _model.Capacity(per_instance, per_instance / workers, "highest request rate within the SLOs")
+
+
+def _workers(prom: Prometheus, args: argparse.Namespace, end: float, instances: int) -> tuple[int, str]:
+    """Workers per instance, and where the number came from: --workers, else the service's own
+    per-worker series (one ``process_worker_start_time_seconds`` a worker), else 1."""
+    if args.workers is not None:
+        return int(args.workers), "--workers"
+    series = "process_worker_start_time_seconds"
+    found = prom.query(f'count({series}{{job="{args.job}"}})', end)
+    if found and found[0][1] >= 1:
+        return max(1, round(found[0][1] / instances)), f"{series} per target"
+    return 1, f"assumed: no {series} (give --workers)"
 
 
 def _instances(prom: Prometheus, args: argparse.Namespace, end: float) -> int:
@@ -263,9 +283,8 @@ def build_report(args: argparse.Namespace, planning: Planning) -> Report:
         window = duration_seconds(args.window)
     except ValueError as exc:
         raise CapacityError(f"capacity: --window: {exc}") from None
-    if window <= 0 or args.workers < 1 or (args.instances is not None and args.instances < 1):
+    if window <= 0 or any(n is not None and n < 1 for n in (args.workers, args.instances)):
         raise CapacityError("capacity: --window, --workers and --instances must be positive")
-    tested, efficiency = _efficiency(_summaries(args.summary, args.workers), planning.efficiency_drop)
     end = _end(args.end)
     step = max(15.0, math.ceil(window / 2000))
     start = end - math.floor(window / step) * step  # so that the last step of a range query is `end`
@@ -274,6 +293,8 @@ def build_report(args: argparse.Namespace, planning: Planning) -> Report:
 
     utilisation, busiest = _utilisation(prom, window, end, planning.targets)
     instances = _instances(prom, args, end)
+    workers, workers_source = _workers(prom, args, end, instances)
+    tested, efficiency = _efficiency(_summaries(args.summary, workers), planning.efficiency_drop)
 
     rps_expr = f"sum(job:http_requests:rate5m{{{job}}})"
     rps = _one(prom.require_range(rps_expr, start, end, step))
@@ -285,7 +306,7 @@ def build_report(args: argparse.Namespace, planning: Planning) -> Report:
     horizon = end + window
     forecast = trend.at(horizon) if trend else now_rps
 
-    capacity = _capacity(prom, args, tested=tested, window=window, end=end)
+    capacity = _capacity(prom, args, workers=workers, tested=tested, window=window, end=end)
     total = capacity.per_instance * instances
     level = planning.target_utilisation * total
 
@@ -297,7 +318,7 @@ def build_report(args: argparse.Namespace, planning: Planning) -> Report:
         forecast_rps=forecast,
         capacity=capacity,
         instances=instances,
-        workers=args.workers * instances,
+        workers=workers * instances,
         resources=busiest,
         targets=planning.targets,
         target_utilisation=planning.target_utilisation,
@@ -318,7 +339,8 @@ def build_report(args: argparse.Namespace, planning: Planning) -> Report:
         "window": {"start": _iso(start), "end": _iso(end), "step_seconds": step},
         "job": args.job,
         "instances": instances,
-        "workers_per_instance": args.workers,
+        "workers_per_instance": workers,
+        "workers_source": workers_source,
         "utilisation": utilisation,
         "requests": {
             "now_rps": now_rps,

@@ -43,7 +43,8 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "headroom",
             f"{cap['headroom_rps']:.6g} req/s to {share} of {cap['total_rps']:.6g} "
-            f"({report['instances']} instances x {report['workers_per_instance']} workers)",
+            f"({report['instances']} instances x {report['workers_per_instance']} workers"
+            f"{', ' + report['workers_source'] if report['workers_source'].startswith('assumed') else ''})",
         ),
         (f"reaches {share}", _when(cap["reaches_level"], end)),
     ]

@@ -2,8 +2,9 @@
 
 The history (one sample a minute, d = days since its start, 7 d in all, ending a minute ago):
 
-- job youtube2sheets: 100 + 40 d req/s; one instance (app-1) until day 6.5, two from then on; p95
-  0.5 s and no errors (always within the SLOs); YouTube quota use 6000 + 500 d units a day of 10 000.
+- job youtube2sheets: 100 + 40 d req/s; one instance (app-1) until day 6.5, two from then on, each
+  with two worker processes; p95 0.5 s and no errors (always within the SLOs); YouTube quota use
+  6000 + 500 d units a day of 10 000.
 - job nohistory: 50 req/s with p95 3 s (never within the SLOs), one instance.
 - host a: CPU 40 %, disk 50 %, network 20 %; memory 30 %, recorded only from day 5 on.
 """
@@ -27,6 +28,15 @@ def families() -> list[Family]:
         Family("job:http_requests:rate5m", f"{{{APP}}}", lambda d: 100 + 40 * d),
         Family("up", f'{{{APP},instance="app-1:8000"}}', lambda d: 1.0),
         up2,
+        *(
+            Family(
+                "process_worker_start_time_seconds",
+                f'{{{APP},instance="app-{i}:8000",pid="{pid}"}}',
+                (lambda d: 1.0) if i == 1 else (lambda d: 1.0 if d >= 6.5 else None),
+            )
+            for i in (1, 2)
+            for pid in (10 * i, 10 * i + 1)
+        ),
         Family(
             "job:http_request_duration_seconds:histogram_quantile_rate5m",
             f'{{{APP},quantile="0.95"}}',

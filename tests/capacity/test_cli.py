@@ -85,6 +85,22 @@ def test_summaries_at_two_worker_counts_measure_efficiency(
     assert report["capacity"]["per_instance"] == 800.0  # the run at --workers 4
 
 
+def test_workers_come_from_the_service_s_own_series(
+    history: History, summary: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # youtube2sheets: 4 worker series on 2 targets; nohistory publishes none: 1, said so
+    assert main(_argv(history, "--format", "json")) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["workers_per_instance"], report["workers_source"]) == (
+        2,
+        "process_worker_start_time_seconds per target",
+    )
+    assert main(_argv(history, "--job", "nohistory", "--summary", str(summary))) == 0
+    assert (
+        "1 workers, assumed: no process_worker_start_time_seconds (give --workers)" in capsys.readouterr().out
+    )
+
+
 def test_unreachable_prometheus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     err = _fails(capsys, tmp_path, ["--prometheus", url, "--window", "1d"])
@@ -149,7 +165,7 @@ def test_malformed_summary(
         ("0={path}", "expected [WORKERS=]FILE with WORKERS >= 1"),
         ("two={path}", "expected [WORKERS=]FILE with WORKERS >= 1"),
         ("{missing}", "cannot read"),
-        ("3={path}", "no breaking point at --workers 1 (summaries at 3)"),
+        ("3={path}", "no breaking point at 2 workers, what the instances run (summaries at 3; --workers"),
     ],
 )
 def test_bad_summary_options(  # noqa: PLR0917 (pytest passes fixtures and parameters by position)
@@ -173,8 +189,8 @@ def test_two_summaries_for_the_same_workers(
 ) -> None:
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    err = _fails(capsys, out_dir, _argv(history, "--summary", str(summary), "--summary", f"1={summary}"))
-    assert "a second summary for 1 workers" in err
+    err = _fails(capsys, out_dir, _argv(history, "--summary", str(summary), "--summary", f"2={summary}"))
+    assert "a second summary for 2 workers" in err
 
 
 @pytest.mark.parametrize(
