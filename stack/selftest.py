@@ -177,6 +177,12 @@ TRENDS_READY = (
 )
 
 
+def trends_ready(prometheus: str) -> bool:
+    """Whether the recorded request and quota rates have two samples each (`TRENDS_READY`)."""
+    found = _api(prometheus, "query", query=TRENDS_READY)["result"]
+    return bool(found) and all(float(s["value"][1]) >= 2 for s in found)
+
+
 def settle(prometheus: str, since: float, timeout: float) -> bool:
     """Wait until every target that is up was scraped twice after ``since``, every rule group evaluated
     after that (rates over the traffic exist, and so do the recorded series), the recorded request and
@@ -194,13 +200,9 @@ def settle(prometheus: str, since: float, timeout: float) -> bool:
     def evaluated_after(mark: float) -> Callable[[], bool]:
         return lambda: all(_rfc3339(g["lastEvaluation"]) > mark for g in _api(prometheus, "rules")["groups"])
 
-    def two_samples() -> bool:
-        found = _api(prometheus, "query", query=TRENDS_READY)["result"]
-        return bool(found) and all(float(s["value"][1]) >= 2 for s in found)
-
     if not wait(scraped_twice, timeout) or not wait(evaluated_after(time.time()), 60):
         return False
-    if not wait(two_samples, 60):
+    if not wait(lambda: trends_ready(prometheus), 60):
         return False
     return wait(evaluated_after(time.time()), 60)
 

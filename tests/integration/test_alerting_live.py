@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from alerting import stage_alertmanager
-from stack.selftest import TRENDS_READY
+from stack.selftest import trends_ready
 from tests.alerting.helpers import Webhook, alertmanager_command
 from tests.conftest import (
     Process,
@@ -180,11 +180,12 @@ def evaluated(live: Live) -> list[dict[str, Any]]:
 
     wait_for(evaluated_since_mark, timeout=2 * EVALUATION + 10, what="a rule evaluation after the scrapes")
 
-    def trends_ready() -> bool:  # the capacity trends fit recorded series: two samples of them
-        found = api(live.prometheus, "query", query=TRENDS_READY)["result"]
-        return bool(found) and all(float(s["value"][1]) >= 2 for s in found)
-
-    wait_for(trends_ready, timeout=2 * EVALUATION + 10, what="two samples of the recorded rates")
+    # the capacity trends fit recorded series: they need two samples of them
+    wait_for(
+        lambda: trends_ready(live.prometheus),
+        timeout=2 * EVALUATION + 10,
+        what="two samples of the recorded rates",
+    )
     mark = time.time()
     wait_for(evaluated_since_mark, timeout=2 * EVALUATION + 10, what="a rule evaluation after that")
     groups: list[dict[str, Any]] = api(live.prometheus, "rules")["groups"]

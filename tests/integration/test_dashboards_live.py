@@ -27,7 +27,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from stack.selftest import TRENDS_READY
+from stack.selftest import trends_ready
 from tests.conftest import (
     Process,
     exporter_command,
@@ -209,11 +209,8 @@ def _settle(url: str, stack: Stack) -> None:
 
     wait_for(evaluated_since_mark, timeout=EVALUATION + 15, what="a rule evaluation after the scrapes")
 
-    def trends_ready() -> bool:  # the capacity trends fit recorded series: two samples of them
-        found = api(url, "query", query=TRENDS_READY)["result"]
-        return bool(found) and all(float(s["value"][1]) >= 2 for s in found)
-
-    wait_for(trends_ready, timeout=EVALUATION + 15, what="two samples of the recorded rates")
+    # the capacity trends fit recorded series: they need two samples of them
+    wait_for(lambda: trends_ready(url), timeout=EVALUATION + 15, what="two samples of the recorded rates")
     mark = time.time()
     wait_for(evaluated_since_mark, timeout=EVALUATION + 15, what="a rule evaluation after that")
 
