@@ -64,22 +64,10 @@ from typing import IO, Any, NoReturn
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = REPO / "benchmarks" / "results" / "exporter.json"
+sys.path.insert(0, str(REPO))
+from tests.node_exporter_anchor import FLAGS  # noqa: E402  (the compatibility test's flags, the same)
+
 NODE_EXPORTER = "prometheus-node-exporter"
-COLLECTORS = (
-    "cpu",
-    "diskstats",
-    "filesystem",
-    "loadavg",
-    "meminfo",
-    "netclass",
-    "netdev",
-    "stat",
-    "time",
-    "uname",
-)
-# Debian's patched node_exporter defaults, passed explicitly to both exporters.
-NETDEV_EXCLUDE = "^lo$"
-MOUNT_POINTS_EXCLUDE = "^/(dev|proc|run|sys|mnt|media|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
 # Exactly what Prometheus 2.42 sends with every scrape (http.client adds Host itself).
 SCRAPE_HEADERS = {
     "Accept": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
@@ -196,13 +184,7 @@ def free_port() -> int:
 
 def shared_flags(port: int) -> list[str]:
     """The flags both exporters take: same collectors, same filters, their own port."""
-    return [
-        "--collector.disable-defaults",
-        *(f"--collector.{name}" for name in COLLECTORS),
-        f"--collector.netdev.device-exclude={NETDEV_EXCLUDE}",
-        f"--collector.filesystem.mount-points-exclude={MOUNT_POINTS_EXCLUDE}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
+    return [*FLAGS, f"--web.listen-address=127.0.0.1:{port}"]
 
 
 @dataclass

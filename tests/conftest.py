@@ -98,6 +98,17 @@ def exporter_command(*flags: str) -> list[str]:
     return [sys.executable, "-m", "exporter", *flags]
 
 
+def start_exporter(workdir: Path, *flags: str) -> tuple[Process, str]:
+    """The exporter with ``flags`` on a free 127.0.0.1 port, logging to ``workdir/exporter.log``;
+    ``(process, host:port)``, not yet waited for (`wait_for_url` its ``/metrics``)."""
+    address = f"127.0.0.1:{free_port()}"
+    repo = Path(__file__).resolve().parent.parent
+    proc = Process(
+        exporter_command(f"--web.listen-address={address}", *flags), workdir / "exporter.log", cwd=repo
+    )
+    return proc, address
+
+
 def wait_for_url(
     url: str,
     process: Process | None = None,

@@ -23,9 +23,9 @@ from stack.selftest import trends_ready
 from tests.alerting.helpers import Webhook, alertmanager_command
 from tests.conftest import (
     Process,
-    exporter_command,
     free_port,
     http_get,
+    start_exporter,
     start_prometheus,
     wait_for,
     wait_for_url,
@@ -91,12 +91,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     webhook = Webhook()
     started: list[Process] = []
     try:
-        exporter_port = free_port()
-        exporter = Process(
-            exporter_command(f"--web.listen-address=127.0.0.1:{exporter_port}"),
-            tmp / "exporter.log",
-            cwd=REPO,
-        )
+        exporter, exporter_address = start_exporter(tmp)
         started.append(exporter)
         am_port = free_port()
         am_config = stage_alertmanager(tmp / "alertmanager", TOKEN)
@@ -105,14 +100,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         )
         started.append(am)
         with running_stack(tmp) as stack:
-            wait_for_url(f"http://127.0.0.1:{exporter_port}/metrics", exporter)
+            wait_for_url(f"http://{exporter_address}/metrics", exporter)
             wait_for_url(f"http://127.0.0.1:{am_port}/-/ready", am)
             traffic(stack.service)
             prometheus, url = start_prometheus(
                 tmp,
                 {
                     "alertmanager": [f"127.0.0.1:{am_port}"],
-                    "exporter": [f"127.0.0.1:{exporter_port}"],
+                    "exporter": [exporter_address],
                     "youtube2sheets": [stack.service.removeprefix("http://")],
                     "simulator": [stack.simulator.removeprefix("http://")],
                 },

@@ -30,10 +30,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from stack.selftest import trends_ready
 from tests.conftest import (
     Process,
-    exporter_command,
     free_port,
     http_get,
     locust_env,
+    start_exporter,
     start_prometheus,
     wait_for,
     wait_for_url,
@@ -127,19 +127,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     tmp = tmp_path_factory.mktemp("dashboards-live")
     # The service's master and (as its children) its workers; the state dir makes it this test's own.
     group = f"youtube2sheets=youtube2sheets serve .*{re.escape(str(tmp / 'state'))}"
-    exporter_port = free_port()
-    exporter = Process(
-        exporter_command(
-            f"--web.listen-address=127.0.0.1:{exporter_port}", f"--collector.processes.group={group}"
-        ),
-        tmp / "exporter.log",
-        cwd=REPO,
-    )
+    exporter, exporter_address = start_exporter(tmp, f"--collector.processes.group={group}")
     prometheus: Process | None = None
     loadgen: Process | None = None
     try:
         with running_stack(tmp) as stack:
-            wait_for_url(f"http://127.0.0.1:{exporter_port}/metrics", exporter)
+            wait_for_url(f"http://{exporter_address}/metrics", exporter)
             load(stack)
             # The real load generator, lightly, for the Load test dashboard: its live metrics are a target.
             loadgen_port = free_port()
@@ -167,7 +160,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             prometheus, url = start_prometheus(
                 tmp,
                 {
-                    "exporter": [f"127.0.0.1:{exporter_port}"],
+                    "exporter": [exporter_address],
                     "youtube2sheets": [stack.service.removeprefix("http://")],
                     "simulator": [stack.simulator.removeprefix("http://")],
                     "loadgen": [f"127.0.0.1:{loadgen_port}"],
@@ -175,7 +168,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             )
             _settle(url, stack)
             has_loadgen = bool(api(url, "query", query='count({__name__=~"loadtest_.+"})')["result"])
-            yield Live(url, f"http://127.0.0.1:{exporter_port}", stack.service, has_loadgen)
+            yield Live(url, f"http://{exporter_address}", stack.service, has_loadgen)
     finally:
         if prometheus is not None:
             prometheus.stop()

@@ -14,27 +14,10 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Process, binary, exporter_command, free_port, http_get, wait_for_url
+from tests.node_exporter_anchor import FLAGS
 
 pytestmark = pytest.mark.integration
 
-COLLECTORS = (
-    "cpu",
-    "diskstats",
-    "filesystem",
-    "loadavg",
-    "meminfo",
-    "netclass",
-    "netdev",
-    "stat",
-    "time",
-    "uname",
-)
-DEBIAN_DEFAULTS = (
-    "--collector.netdev.device-exclude=^lo$",
-    "--collector.filesystem.mount-points-exclude="
-    "^/(dev|proc|run|sys|mnt|media|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)",
-)
-FLAGS = ("--collector.disable-defaults", *(f"--collector.{c}" for c in COLLECTORS), *DEBIAN_DEFAULTS)
 # Families only one side has, and why.
 ONLY_NODE_EXPORTER = {"node_exporter_build_info"}  # ours is y2s_exporter_build_info
 ONLY_OURS = {"node_scrape_collector_timeouts", "y2s_exporter_build_info"}

@@ -25,9 +25,8 @@ from loadtests.server_gate import ServerGateError, check_thresholds, compare, ev
 from loadtests.thresholds import parse_list
 from tests.conftest import (
     Process,
-    exporter_command,
-    free_port,
     http_get,
+    start_exporter,
     start_prometheus,
     wait_for,
     wait_for_url,
@@ -494,20 +493,15 @@ def window(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Window]:
     tmp = tmp_path_factory.mktemp("server-gate")
     started: list[Process] = []
     try:
-        exporter_port = free_port()
-        exporter = Process(
-            exporter_command(f"--web.listen-address=127.0.0.1:{exporter_port}"),
-            tmp / "exporter.log",
-            cwd=REPO,
-        )
+        exporter, exporter_address = start_exporter(tmp)
         started.append(exporter)
         with running_stack(tmp) as stack:
-            wait_for_url(f"http://127.0.0.1:{exporter_port}/metrics", exporter)
+            wait_for_url(f"http://{exporter_address}/metrics", exporter)
             ids = _prepare(stack.service)
             prometheus, url = start_prometheus(
                 tmp,
                 {
-                    "exporter": [f"127.0.0.1:{exporter_port}"],
+                    "exporter": [exporter_address],
                     "youtube2sheets": [stack.service.removeprefix("http://")],
                 },
             )
